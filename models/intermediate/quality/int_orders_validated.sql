@@ -1,0 +1,65 @@
+-- Every staged order row with the reasons it is quarantined (null: clean).
+-- An order is only clean when its customer is known and clean.
+with
+
+orders as (
+
+    select * from {{ ref('stg_landing__orders') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('int_customers_validated') }}
+
+),
+
+current_customers as (
+
+    select
+        customer_id,
+        signup_date,
+        is_quarantined
+    from customers
+    where version_rank = 1
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ latest_version_rank(['order_id']) }} as version_rank
+    from orders
+
+),
+
+checked as (
+
+    select
+        ranked.*,
+        {{ quarantine_reason([
+            ("ranked.version_rank > 1", "duplicate_order_id"),
+            ("current_customers.customer_id is null", "unknown_customer"),
+            ("current_customers.is_quarantined", "customer_quarantined"),
+            ("ranked.ordered_at > ranked._loaded_at", "ordered_in_future"),
+            ("ranked.order_status not in " ~ contract_allowed_values('orders', 'status'), "invalid_status"),
+            ("ranked.sales_channel not in " ~ contract_allowed_values('orders', 'sales_channel'), "invalid_sales_channel"),
+            ("ranked.currency <> '" ~ var('reporting_currency') ~ "'", "currency_mismatch"),
+        ]) }} as quarantine_reason
+    from ranked
+    left join current_customers
+        on ranked.customer_id = current_customers.customer_id
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is not null as is_quarantined
+    from checked
+
+)
+
+select * from final

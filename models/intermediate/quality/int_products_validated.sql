@@ -1,0 +1,42 @@
+-- Every staged product row with the reasons it is quarantined (null: clean).
+with
+
+products as (
+
+    select * from {{ ref('stg_landing__products') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ latest_version_rank(['product_id']) }} as version_rank
+    from products
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ quarantine_reason([
+            ("version_rank > 1", "duplicate_product_id"),
+            ("product_category not in " ~ contract_allowed_values('products', 'category'), "invalid_category"),
+            ("list_price < 0", "negative_list_price"),
+            ("unit_cost < 0", "negative_unit_cost"),
+        ]) }} as quarantine_reason
+    from ranked
+
+),
+
+final as (
+
+    select
+        *,
+        quarantine_reason is not null as is_quarantined
+    from checked
+
+)
+
+select * from final

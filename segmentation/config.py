@@ -1,0 +1,54 @@
+"""Where things live. Every path the CLI, dbt and Dagster use is read here, once.
+
+Each setting comes from an environment variable with a default relative to the project
+directory, so a fresh clone works without configuration and a deployment overrides only
+what differs. The README's configuration table lists the same variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(os.environ.get("SEGMENTATION_PROJECT_DIR", Path(__file__).resolve().parent.parent))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved locations of the project's inputs and outputs."""
+
+    project_dir: Path
+    data_dir: Path
+    landing_dir: Path
+    ground_truth_dir: Path
+    warehouse_path: Path
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        project_dir = Path(env.get("SEGMENTATION_PROJECT_DIR", PROJECT_DIR)).resolve()
+        data_dir = _path(env, "SEGMENTATION_DATA_DIR", project_dir / "data", project_dir)
+        return cls(
+            project_dir=project_dir,
+            data_dir=data_dir,
+            landing_dir=_path(env, "SEGMENTATION_LANDING_DIR", data_dir / "landing", project_dir),
+            ground_truth_dir=_path(
+                env, "SEGMENTATION_GROUND_TRUTH_DIR", data_dir / "ground_truth", project_dir
+            ),
+            warehouse_path=_path(
+                env, "SEGMENTATION_WAREHOUSE_PATH", data_dir / "warehouse.duckdb", project_dir
+            ),
+        )
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables that point dbt's profile at this warehouse."""
+        return {"SEGMENTATION_WAREHOUSE_PATH": str(self.warehouse_path)}
+
+
+def _path(env: os._Environ[str] | dict[str, str], name: str, default: Path, base: Path) -> Path:
+    value = env.get(name)
+    if not value:
+        return default.resolve()
+    path = Path(value)
+    return (path if path.is_absolute() else base / path).resolve()
