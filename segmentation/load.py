@@ -25,6 +25,7 @@ import csv
 import gzip
 import hashlib
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -95,7 +96,10 @@ def load_landing(
     say = progress or log.info
     landing_dir = landing_dir.resolve()
     if not landing_dir.is_dir():
-        raise LoadError(f"{landing_dir}: the landing folder does not exist (run `segmentation generate` or point SEGMENTATION_LANDING_DIR at your files)")
+        raise LoadError(
+            f"{landing_dir}: the landing folder does not exist "
+            "(run `segmentation generate`, or point SEGMENTATION_LANDING_DIR at your files)"
+        )
 
     report = LoadReport(load_id=uuid.uuid4().hex, loaded_at=datetime.now(UTC).replace(tzinfo=None))
     plan = _discover(landing_dir, contract, report)
@@ -141,19 +145,36 @@ def _discover(
             )
     plan = []
     for entity in contract.entities:
-        folder = landing_dir / entity.name
-        if not folder.is_dir():
+        for path in _entity_files(landing_dir / entity.name, report):
+            plan.append((entity, path, _sha256(path)))
+    return plan
+
+
+def _entity_files(folder: Path, report: LoadReport | None = None) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
             continue
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith("."):
-                continue
-            if not path.name.endswith(SUPPORTED_SUFFIXES):
+        if not path.name.endswith(SUPPORTED_SUFFIXES):
+            if report is not None:
                 report.warnings.append(
                     f"{path}: unsupported file type (expected {', '.join(SUPPORTED_SUFFIXES)}); ignored"
                 )
-                continue
-            plan.append((entity, path, _sha256(path)))
-    return plan
+            continue
+        files.append(path)
+    return files
+
+
+def landing_files(landing_dir: Path, contract: Contract | None = None) -> list[tuple[Path, os.stat_result]]:
+    """Every loadable landing file with its stat (for sensors: cheap, no hashing)."""
+    contract = contract or load_contract()
+    return [
+        (path, path.stat())
+        for entity in contract.entities
+        for path in _entity_files(landing_dir / entity.name)
+    ]
 
 
 def _sha256(path: Path) -> str:
@@ -290,7 +311,10 @@ def _load_file(
     is_parquet = path.name.endswith(".parquet")
     rejects_table, scans_table = f"_rejects_{uuid.uuid4().hex}", f"_scans_{uuid.uuid4().hex}"
     if is_parquet:
-        source = f"(SELECT *, file_row_number + 1 AS _record_index FROM read_parquet({_quote(path)}, file_row_number = true))"
+        source = (
+            "(SELECT *, file_row_number + 1 AS _record_index "
+            f"FROM read_parquet({_quote(path)}, file_row_number = true))"
+        )
         select_list = ", ".join(
             f'CAST("{orig}" AS VARCHAR) AS "{name}"' for orig, name in zip(_parquet_names(path), header, strict=True)
         )

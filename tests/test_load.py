@@ -50,9 +50,13 @@ def test_good_file_loads_every_row_typed(landing: Path, warehouse: Path) -> None
     report = load_landing(landing, warehouse)
 
     assert [(f.rows_read, f.rows_loaded, f.rows_rejected) for f in report.files] == [(2, 2, 0)]
-    rows = query(warehouse, "select product_id, product_name, list_price, _source_line_number from raw.products order by 1")
+    rows = query(
+        warehouse, "select product_id, product_name, list_price, _source_line_number from raw.products order by 1"
+    )
     assert rows == [("P1", "Widget", Decimal("10.5000"), 2), ("P2", None, Decimal("99.0000"), 3)]
-    manifest = query(warehouse, "select entity, file_path, rows_read, rows_loaded, rows_rejected from raw._load_manifest")
+    manifest = query(
+        warehouse, "select entity, file_path, rows_read, rows_loaded, rows_rejected from raw._load_manifest"
+    )
     assert manifest == [("products", "products/p.csv", 2, 2, 0)]
 
 
@@ -92,7 +96,9 @@ def test_untypable_value_is_rejected_with_line_column_and_raw_text(landing: Path
     report = load_landing(landing, warehouse)
 
     assert [(f.rows_read, f.rows_loaded, f.rows_rejected) for f in report.files] == [(3, 2, 1)]
-    rejects = query(warehouse, "select file_path, line_number, column_name, reason, raw_value, raw_text from raw._load_rejects")
+    rejects = query(
+        warehouse, "select file_path, line_number, column_name, reason, raw_value, raw_text from raw._load_rejects"
+    )
     assert rejects == [("products/p.csv", 3, "list_price", "invalid_decimal", "ten", "P2,W,hardware,ten,1")]
     assert query(warehouse, "select product_id from raw.products order by 1") == [("P1",), ("P3",)]
 
@@ -136,7 +142,8 @@ def test_malformed_line_is_rejected_and_later_lines_keep_their_numbers(landing: 
 
 
 def test_invalid_utf8_row_is_rejected(landing: Path, warehouse: Path) -> None:
-    write(landing, "products", "p.csv", f"{PRODUCTS_HEADER}\nP1,W,hardware,1,1\nP2,Caf\xe9,hardware,1,1\n".encode("latin-1"))
+    latin1 = f"{PRODUCTS_HEADER}\nP1,W,hardware,1,1\nP2,Caf\xe9,hardware,1,1\n".encode("latin-1")
+    write(landing, "products", "p.csv", latin1)
 
     load_landing(landing, warehouse)
 
@@ -183,7 +190,7 @@ def test_empty_file_is_an_error_naming_the_file(landing: Path, warehouse: Path) 
 def test_wrong_delimiter_is_an_error_with_a_hint(landing: Path, warehouse: Path) -> None:
     write(landing, "products", "p.csv", PRODUCTS_HEADER.replace(",", ";") + "\nP1;W;hardware;1;1\n")
 
-    with pytest.raises(LoadError, match="missing required column 'product_id'.*delimited by ','"):
+    with pytest.raises(LoadError, match=r"missing required column 'product_id'.*delimited by ','"):
         load_landing(landing, warehouse)
 
 
@@ -253,7 +260,13 @@ def test_a_failure_midway_leaves_the_database_as_it_was(
 ) -> None:
     write(landing, "products", "p.csv", f"{PRODUCTS_HEADER}\nP1,W,hardware,1,1\n")
     load_landing(landing, warehouse)
-    write(landing, "customers", "c.csv", "customer_id,customer_name,email,signup_date,industry,company_size_band,country,region,acquisition_channel\nC1,A,a@x,2024-01-01,retail,1-10,US,emea,referral\n")
+    write(
+        landing,
+        "customers",
+        "c.csv",
+        "customer_id,customer_name,email,signup_date,industry,company_size_band,country,region,acquisition_channel\n"
+        "C1,A,a@x,2024-01-01,retail,1-10,US,emea,referral\n",
+    )
     write(landing, "products", "p2.csv", f"{PRODUCTS_HEADER}\nP2,W,hardware,1,1\n")
 
     real_load_file = load_module._load_file

@@ -1,0 +1,49 @@
+# One task runner for people and CI. `make run` and `make test` are the two commands that
+# matter on a fresh machine; both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DBT := $(BIN)/dbt
+DBT_FLAGS := --profiles-dir .
+
+.PHONY: help setup run dev test lint docs contract clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed  ## create .venv and install the project with its dev tools
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(DBT) parse --quiet $(DBT_FLAGS)  # the manifest Dagster loads the dbt assets from
+	touch $@
+
+run: setup  ## generate the sample data, load it, build the warehouse and print a summary
+	$(BIN)/segmentation run
+
+DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+dev: setup  ## start the Dagster UI on http://127.0.0.1:3000 with the sample data ready
+	@test -f data/warehouse.duckdb || $(BIN)/segmentation run
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+test: setup  ## everything CI runs: lint, contract doc check, pytest (builds real warehouses)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup  ## ruff and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint models macros tests/dbt
+
+docs: setup  ## generate dbt docs into target/ (browse with: .venv/bin/dbt docs serve --profiles-dir .)
+	$(DBT) docs generate $(DBT_FLAGS)
+
+contract: setup  ## regenerate docs/data_contract.md from the dbt source YAML
+	$(BIN)/segmentation contract --write docs/data_contract.md
+
+clean:  ## remove generated data, warehouses and dbt artifacts (keeps .venv)
+	rm -rf data target logs

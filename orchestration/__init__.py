@@ -1,0 +1,1 @@
+"""Dagster definitions for the segmentation warehouse. Nothing imports this package."""

@@ -1,0 +1,1 @@
+"""One module per concern: resources, ingestion, dbt, quality, publish, schedules."""

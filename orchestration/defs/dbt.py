@@ -1,0 +1,64 @@
+"""The dbt project as Dagster assets; dbt tests become asset checks."""
+
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
+from segmentation.config import PROJECT_DIR
+
+# The dbt installed next to this interpreter (the project's .venv), even when the venv is
+# not activated; fall back to whatever `dbt` is on PATH.
+_VENV_DBT = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
+
+dbt_project = DbtProject(
+    project_dir=PROJECT_DIR,
+    profiles_dir=PROJECT_DIR,
+    target_path=Path(os.environ.get("SEGMENTATION_DBT_MANIFEST_DIR", "target")),
+)
+# The manifest is prepared at install time (`make setup` runs `dbt parse`) and re-parsed
+# only under `dagster dev`, so importing the definitions stays fast. A missing manifest
+# (fresh clone without `make setup`) is prepared once here rather than failing the import.
+if os.environ.get("DAGSTER_IS_DEV_CLI") or not dbt_project.manifest_path.exists():
+    subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+         "--target-path", str(dbt_project.project_dir / dbt_project.target_path)],
+        check=True,
+    )
+
+
+class DbtBuildConfig(dg.Config):
+    """Run configuration: schedules set the review date; empty means dbt's defaults."""
+
+    review_date: str | None = None
+    full_refresh: bool = False
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL)
+def warehouse_dbt_assets(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    segmentation: SegmentationResource,
+    config: DbtBuildConfig,
+):
+    """`dbt build` of the selected models, seeds and tests against the working warehouse."""
+    # dbt's profile reads the warehouse path from the environment, like the CLI does.
+    os.environ.update(segmentation.settings().dbt_env())
+    args = ["build"]
+    if config.review_date:
+        args += ["--vars", json.dumps({"review_date": config.review_date})]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    yield from dbt.cli(args, context=context).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)

@@ -1,0 +1,216 @@
+"""`segmentation`: generate sample data, load landing files, build and summarize the warehouse.
+
+Every path has a default under ./data and an environment variable to override it (see
+segmentation/config.py and the README's configuration table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+from pathlib import Path
+
+from segmentation.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    settings = Settings.from_env()
+    try:
+        return args.handler(args, settings)
+    except Exception as exc:  # the CLI's job is a clear message, not a traceback
+        from segmentation.dbt_runner import DbtFailed
+        from segmentation.load import LoadError
+
+        if isinstance(exc, LoadError | DbtFailed):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segmentation",
+        description="Customer profitability, CLV and service segmentation warehouse (dbt + DuckDB).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser(
+        "generate",
+        help="write a deterministic sample landing data set (and its ground truth)",
+        description="Write sample landing files to <out>/landing and the generator's ground "
+        "truth (latent value classes, injected defects) to <out>/ground_truth.",
+    )
+    _generator_options(gen)
+    gen.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: SEGMENTATION_DATA_DIR, ./data)")
+    gen.set_defaults(handler=_generate)
+
+    load = sub.add_parser(
+        "load",
+        help="load new landing files into the warehouse's raw schema",
+        description="Load every landing file not loaded before into raw.<entity>; bad records "
+        "go to raw._load_rejects. One transaction: a failed load changes nothing.",
+    )
+    load.add_argument("--landing", type=Path, default=None,
+                      help="landing folder (default: SEGMENTATION_LANDING_DIR, ./data/landing)")
+    load.set_defaults(handler=_load)
+
+    build = sub.add_parser(
+        "build",
+        help="run `dbt build` (models, seeds, tests) on the warehouse",
+        description="Run dbt build on this project against SEGMENTATION_WAREHOUSE_PATH.",
+    )
+    build.add_argument("--select", default=None, help="dbt selection (default: everything)")
+    build.set_defaults(handler=_build)
+
+    run = sub.add_parser(
+        "run",
+        help="end to end: generate sample data if none, load, build, summarize",
+        description="The main job. Generates the built-in sample data when the landing folder "
+        "is empty (or with --regenerate), loads it, runs dbt build and prints a summary.",
+    )
+    _generator_options(run)
+    run.add_argument("--regenerate", action="store_true",
+                     help="replace the sample data and start from a new warehouse file")
+    run.set_defaults(handler=_run)
+
+    summary = sub.add_parser("summary", help="print row counts, rejects and quarantine of the warehouse")
+    summary.set_defaults(handler=_summary)
+
+    contract = sub.add_parser(
+        "contract",
+        help="print the raw data contract as Markdown (from the dbt source YAML)",
+    )
+    contract.add_argument("--write", type=Path, default=None, help="write to this file instead of stdout")
+    contract.set_defaults(handler=_contract)
+    return parser
+
+
+def _generator_options(parser: argparse.ArgumentParser) -> None:
+    from segmentation.generate import GeneratorConfig
+
+    defaults = GeneratorConfig()
+    parser.add_argument("--customers", type=int, default=defaults.customers,
+                        help=f"number of customers (default: {defaults.customers:,})")
+    parser.add_argument("--years", type=int, default=defaults.years,
+                        help=f"years of history ending at --end-date (default: {defaults.years})")
+    parser.add_argument("--end-date", type=dt.date.fromisoformat, default=defaults.end_date,
+                        help=f"last day of the history, YYYY-MM-DD (default: {defaults.end_date})")
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help=f"random seed; the same seed gives the same files (default: {defaults.seed})")
+    parser.add_argument("--defect-rate", type=float, default=defaults.defect_rate,
+                        help="share of rows given a known business-rule defect, to exercise "
+                        f"quarantine (default: {defaults.defect_rate})")
+
+
+def _generator_config(args: argparse.Namespace):
+    from segmentation.generate import GeneratorConfig
+
+    return GeneratorConfig(
+        customers=args.customers,
+        years=args.years,
+        end_date=args.end_date,
+        seed=args.seed,
+        defect_rate=args.defect_rate,
+    )
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.generate import generate
+
+    out = (args.out or settings.data_dir).resolve()
+    summary = generate(_generator_config(args), out, progress=_progress)
+    rows = ", ".join(f"{name} {n:,}" for name, n in summary.rows.items())
+    print(f"wrote {out / 'landing'} in {summary.seconds:.1f}s: {rows}")
+    print(f"ground truth: {out / 'ground_truth'} ({summary.defects:,} injected defect rows)")
+    return 0
+
+
+def _load(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.load import load_landing
+
+    landing = (args.landing or settings.landing_dir).resolve()
+    report = load_landing(landing, settings.warehouse_path, progress=_progress)
+    for result in report.files:
+        if result.status == "loaded":
+            print(f"loaded  {result.path.relative_to(landing)}: {result.rows_loaded:,} rows"
+                  + (f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""))
+        else:
+            print(f"skipped {result.path.relative_to(landing)}: {result.note}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    print(f"warehouse: {settings.warehouse_path}")
+    return 0
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.dbt_runner import run_dbt
+
+    run_dbt(["build", *(["--select", args.select] if args.select else [])], settings)
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.dbt_runner import run_dbt
+    from segmentation.generate import generate
+    from segmentation.load import load_landing
+    from segmentation.summary import warehouse_summary
+
+    started = time.monotonic()
+    landing = settings.landing_dir
+    if args.regenerate or not landing.is_dir() or not any(landing.iterdir()):
+        print(f"[1/3] generating sample data ({args.customers:,} customers, {args.years} years)")
+        if args.regenerate:
+            for suffix in ("", ".wal"):
+                Path(f"{settings.warehouse_path}{suffix}").unlink(missing_ok=True)
+        generate(_generator_config(args), settings.data_dir, progress=_progress)
+    else:
+        print(f"[1/3] using existing landing files in {landing}")
+    print("[2/3] loading landing files into raw")
+    report = load_landing(landing, settings.warehouse_path, progress=_progress)
+    loaded = report.loaded_files
+    print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
+          f"{sum(f.rows_rejected for f in loaded):,} rejected; "
+          f"{len(report.files) - len(loaded)} file(s) already loaded")
+    print("[3/3] dbt build")
+    run_dbt(["build"], settings)
+    print()
+    print(warehouse_summary(settings.warehouse_path))
+    print()
+    print(f"warehouse: {settings.warehouse_path}")
+    print(f"done in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+def _summary(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.summary import warehouse_summary
+
+    print(warehouse_summary(settings.warehouse_path))
+    print(f"\nwarehouse: {settings.warehouse_path}")
+    return 0
+
+
+def _contract(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.contract import load_contract, render_markdown
+
+    text = render_markdown(load_contract(settings.project_dir)) + "\n"
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _progress(message: str) -> None:
+    print(f"      {message}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+-- Lifetime order revenue and COGS in customer_lifetime_profitability equal the clean
+-- completed order lines ordered up to the review date, computed here from the validated
+-- models (not from int_order_lines_priced). Returns a row when either differs by a cent.
+with
+
+review_parameters as (
+
+    select * from {{ ref('int_review_parameters') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines_validated') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders_validated') }}
+
+),
+
+products as (
+
+    select * from {{ ref('int_products_validated') }}
+
+),
+
+lifetime as (
+
+    select * from {{ ref('customer_lifetime_profitability') }}
+
+),
+
+source_totals as (
+
+    select
+        coalesce(sum(order_lines.quantity * order_lines.unit_price - order_lines.discount_amount), 0) as order_revenue,
+        coalesce(sum(order_lines.quantity * products.unit_cost), 0) as cogs
+    from order_lines
+    inner join orders
+        on order_lines.order_id = orders.order_id
+        and not orders.is_quarantined
+    inner join products
+        on order_lines.product_id = products.product_id
+        and not products.is_quarantined
+    cross join review_parameters
+    where not order_lines.is_quarantined
+        and orders.order_status = 'completed'
+        and orders.ordered_date <= review_parameters.review_date
+
+),
+
+mart_totals as (
+
+    select
+        coalesce(sum(order_revenue), 0) as order_revenue,
+        coalesce(sum(cogs), 0) as cogs
+    from lifetime
+
+),
+
+final as (
+
+    select
+        source_totals.order_revenue as source_order_revenue,
+        mart_totals.order_revenue as mart_order_revenue,
+        source_totals.cogs as source_cogs,
+        mart_totals.cogs as mart_cogs
+    from source_totals
+    cross join mart_totals
+    where abs(source_totals.order_revenue - mart_totals.order_revenue) > 0.01
+        or abs(source_totals.cogs - mart_totals.cogs) > 0.01
+
+)
+
+select * from final

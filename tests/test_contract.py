@@ -1,0 +1,55 @@
+"""The contract in the dbt source YAML drives the loader and the docs; keep them in step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from segmentation.contract import load_contract, render_markdown
+from segmentation.load import METADATA_COLUMNS, load_landing
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_contract_document_is_current() -> None:
+    rendered = render_markdown(load_contract(PROJECT_DIR)) + "\n"
+    on_disk = (PROJECT_DIR / "docs" / "data_contract.md").read_text(encoding="utf-8")
+    assert on_disk == rendered, "docs/data_contract.md is stale: run `make contract`"
+
+
+def test_every_raw_column_is_described_and_every_entity_has_a_key() -> None:
+    contract = load_contract(PROJECT_DIR)
+    assert len(contract.entities) == 8
+    for entity in contract.entities:
+        assert entity.key, f"{entity.name} has no key column"
+        assert entity.description
+        for column in entity.columns:
+            assert column.description, f"{entity.name}.{column.name} has no description"
+            if column.key:
+                # keys may only be nullable for the cost-rate channel (empty for non-support activities)
+                assert not column.nullable or (entity.name, column.name) == ("cost_rates", "channel")
+
+
+def test_pii_columns_are_marked() -> None:
+    customers = load_contract(PROJECT_DIR).entity("customers")
+    assert {c.name for c in customers.columns if c.pii} == {"customer_name", "email"}
+
+
+def test_raw_tables_have_exactly_the_contract_columns(tmp_path: Path) -> None:
+    (tmp_path / "landing").mkdir()
+    warehouse = tmp_path / "w.duckdb"
+    load_landing(tmp_path / "landing", warehouse)
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for entity in load_contract(PROJECT_DIR).entities:
+            columns = con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+                [entity.name],
+            ).fetchall()
+            expected = [c.name for c in entity.columns] + [name for name, _ in METADATA_COLUMNS]
+            assert [c for (c,) in columns] == expected
+    finally:
+        con.close()
