@@ -450,6 +450,9 @@ def _cast(col: Column) -> str:
             f"CASE WHEN lower({value}) IN ({true_words}) THEN true "
             f"WHEN lower({value}) IN ({false_words}) THEN false END"
         )
+    if col.type == "integer":
+        # try_cast alone would round '2.5' to 3 and accept '0x10' or '1e3': only digits pass.
+        return f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]+') THEN try_cast({value} AS BIGINT) END"
     if col.type == "timestamp":
         # Values with an offset are converted to UTC; values without one are read as UTC
         # (the session time zone is UTC).

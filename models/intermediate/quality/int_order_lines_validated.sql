@@ -62,7 +62,8 @@ checked as (
             ("ranked.quantity <= 0", "non_positive_quantity"),
             ("ranked.unit_price < 0", "negative_unit_price"),
             ("ranked.discount_amount < 0", "negative_discount"),
-            ("ranked.discount_amount > ranked.gross_amount", "discount_exceeds_amount"),
+            ("ranked.gross_amount is null", "amount_out_of_range"),
+            ("ranked.gross_amount >= 0 and ranked.discount_amount > ranked.gross_amount", "discount_exceeds_amount"),
         ]) }} as quarantine_reason
     from ranked
     left join current_orders
