@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir .
 
-.PHONY: help setup run dev test lint docs contract clean
+.PHONY: help setup run dev test bench lint docs contract clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ dev: setup  ## start the Dagster UI on http://127.0.0.1:3000 with the sample dat
 test: setup  ## everything CI runs: lint, contract doc check, pytest (builds real warehouses)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+bench: setup  ## benchmarks (not part of test): CLV fit at 1M customers, pipeline stages, definitions load
+	$(BIN)/python bench/clv_fit.py
+	$(BIN)/python bench/definitions_load.py
+	$(BIN)/python bench/pipeline.py
 
 lint: setup  ## ruff and sqlfluff
 	$(BIN)/ruff check .
