@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir .
 
-.PHONY: help setup run dev test bench lint docs contract clean
+.PHONY: help setup run dev test bench lint docs contract expectations clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ docs: setup  ## generate dbt docs into target/ (browse with: .venv/bin/dbt docs 
 
 contract: setup  ## regenerate docs/data_contract.md from the dbt source YAML
 	$(BIN)/segmentation contract --write docs/data_contract.md
+
+expectations: setup  ## regenerate the committed GX suites (expectations/gx) from segmentation/suites.py
+	$(BIN)/python -m segmentation.quality
 
 clean:  ## remove generated data, warehouses and dbt artifacts (keeps .venv)
 	rm -rf data target logs

@@ -1,14 +1,26 @@
-"""Entry point: `dagster dev -m orchestration.definitions` (see `make dev`)."""
+"""Entry point: `dagster dev -m orchestration.definitions` (see `make dev`).
+
+raw_tables (loader) -> dbt models (dbt tests as checks) -> GX suites (blocking checks)
+-> published_warehouse (atomic swap of the file BI tools read).
+"""
 
 import dagster as dg
 
 from orchestration.defs.dbt import dbt_resource, warehouse_dbt_assets
 from orchestration.defs.ingestion import raw_tables
+from orchestration.defs.publish import build_published_warehouse
+from orchestration.defs.quality import build_quality_checks
 from orchestration.defs.resources import SegmentationResource
 from orchestration.defs.schedules import daily_refresh, landing_file_sensor, monthly_rolling_review, refresh_job
 
+dbt_keys = set(warehouse_dbt_assets.keys)
+published_warehouse = build_published_warehouse(
+    sorted((key for key in dbt_keys if key.path[0] in {"marts", "audit"}), key=lambda k: k.to_user_string())
+)
+
 defs = dg.Definitions(
-    assets=[raw_tables, warehouse_dbt_assets],
+    assets=[raw_tables, warehouse_dbt_assets, published_warehouse],
+    asset_checks=[build_quality_checks(dbt_keys)],
     jobs=[refresh_job],
     schedules=[daily_refresh, monthly_rolling_review],
     sensors=[landing_file_sensor],

@@ -71,14 +71,43 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="end to end: generate sample data if none, load, build, summarize",
+        help="end to end: generate sample data if none, load, build, validate, publish, summarize",
         description="The main job. Generates the built-in sample data when the landing folder "
-        "is empty (or with --regenerate), loads it, runs dbt build and prints a summary.",
+        "is empty (or with --regenerate), loads it, runs dbt build and the data-quality gate, "
+        "publishes the marts when every critical check passed, and prints a summary. Exit "
+        "code 1 when the build or the gate blocked publishing.",
     )
     _generator_options(run)
     run.add_argument("--regenerate", action="store_true",
                      help="replace the sample data and start from a new warehouse file")
     run.set_defaults(handler=_run)
+
+    validate = sub.add_parser(
+        "validate",
+        help="run the data-quality gate (Great Expectations) on the warehouse",
+        description="Validate the warehouse with the suites of segmentation/suites.py; prints every "
+        "failed check and the Data Docs path. Exit code 1 when a critical check fails.",
+    )
+    validate.add_argument("--chunk-rows", type=int, default=500_000,
+                          help="rows per chunk for row-level checks (default: 500,000)")
+    validate.add_argument("--no-docs", action="store_true", help="do not rebuild Data Docs")
+    validate.set_defaults(handler=_validate)
+
+    publish = sub.add_parser(
+        "publish",
+        help="dbt build, validate, and publish marts + audit to the file BI tools read",
+        description="Run dbt build, the data-quality gate, and, only if no critical check failed, "
+        "replace the published file atomically with the marts and audit schemas. Exit code 1 "
+        "when blocked; the published file is then unchanged.",
+    )
+    publish.add_argument("--skip-build", action="store_true",
+                         help="validate and publish the warehouse as it is (no dbt build)")
+    publish.add_argument("--to", type=Path, default=None,
+                         help="published file (default: SEGMENTATION_PUBLISHED_PATH, "
+                         "./data/published/warehouse.duckdb)")
+    publish.add_argument("--chunk-rows", type=int, default=500_000,
+                         help="rows per chunk for row-level checks (default: 500,000)")
+    publish.set_defaults(handler=_publish)
 
     summary = sub.add_parser("summary", help="print row counts, rejects and quarantine of the warehouse")
     summary.set_defaults(handler=_summary)
@@ -157,35 +186,66 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.dbt_runner import run_dbt
     from segmentation.generate import generate
     from segmentation.load import load_landing
+    from segmentation.pipeline import build_validate_publish
     from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
     landing = settings.landing_dir
     if args.regenerate or not landing.is_dir() or not any(landing.iterdir()):
-        print(f"[1/3] generating sample data ({args.customers:,} customers, {args.years} years)")
+        print(f"[1/4] generating sample data ({args.customers:,} customers, {args.years} years)")
         if args.regenerate:
             for suffix in ("", ".wal"):
                 Path(f"{settings.warehouse_path}{suffix}").unlink(missing_ok=True)
         generate(_generator_config(args), settings.data_dir, progress=_progress)
     else:
-        print(f"[1/3] using existing landing files in {landing}")
-    print("[2/3] loading landing files into raw")
+        print(f"[1/4] using existing landing files in {landing}")
+    print("[2/4] loading landing files into raw")
     report = load_landing(landing, settings.warehouse_path, progress=_progress)
     loaded = report.loaded_files
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "
           f"{len(report.files) - len(loaded)} file(s) already loaded")
-    print("[3/3] dbt build")
-    run_dbt(["build"], settings)
+    print("[3/4] dbt build, then the data-quality gate")
+    result = build_validate_publish(settings, progress=_progress)
+    print("[4/4] summary")
     print()
-    print(warehouse_summary(settings.warehouse_path))
+    if result.dbt_invocation_id or result.quality is not None:
+        print(warehouse_summary(settings.warehouse_path))
+        print()
+    print(result.summary())
     print()
-    print(f"warehouse: {settings.warehouse_path}")
+    print(f"working warehouse:   {settings.warehouse_path}")
+    if result.published:
+        print(f"published warehouse: {result.published_path}  (BI tools: open read-only)")
+    if result.docs_index:
+        print(f"GX Data Docs:        {result.docs_index}")
     print(f"done in {time.monotonic() - started:.0f}s")
-    return 0
+    return 0 if result.published else 1
+
+
+def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.quality import validate_warehouse
+
+    report = validate_warehouse(
+        settings.warehouse_path, chunk_rows=args.chunk_rows, build_docs=not args.no_docs,
+        gx_project_dir=settings.project_dir / "expectations",
+        dbt_project_dir=settings.project_dir, progress=_progress,
+    )
+    print(report.summary())
+    return 0 if report.passed else 1
+
+
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.pipeline import build_validate_publish
+
+    result = build_validate_publish(
+        settings, dbt_args=None if args.skip_build else ("build",), publish_to=args.to,
+        chunk_rows=args.chunk_rows, progress=_progress,
+    )
+    print(result.summary())
+    return 0 if result.published else 1
 
 
 def _summary(args: argparse.Namespace, settings: Settings) -> int:

@@ -23,6 +23,7 @@ class Settings:
     landing_dir: Path
     ground_truth_dir: Path
     warehouse_path: Path
+    published_path: Path
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -38,6 +39,9 @@ class Settings:
             ),
             warehouse_path=_path(
                 env, "SEGMENTATION_WAREHOUSE_PATH", data_dir / "warehouse.duckdb", project_dir
+            ),
+            published_path=_path(
+                env, "SEGMENTATION_PUBLISHED_PATH", data_dir / "published" / "warehouse.duckdb", project_dir
             ),
         )
 

@@ -1,0 +1,144 @@
+"""Build, validate, publish: the only way a warehouse reaches BI tools.
+
+1. `dbt build` on the working warehouse (settings.warehouse_path). A failed model or an
+   error-severity dbt test blocks.
+2. The data-quality gate (`segmentation.quality.validate_warehouse`). A failed critical
+   check blocks; warnings are reported.
+3. Publish (`segmentation.publish.publish`) the BI-facing schemas to the published file,
+   atomically.
+
+When blocked, the published file is not touched and the working file is kept for
+inspection; the result lists the reasons.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from segmentation.config import Settings
+from segmentation.publish import BI_SCHEMAS, PublishResult, publish
+from segmentation.quality import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
+from segmentation.suites import SuiteSpec
+
+
+@dataclass
+class PipelineResult:
+    status: Literal["published", "blocked"]
+    working_path: Path
+    published_path: Path
+    reasons: list[str] = field(default_factory=list)
+    quality: QualityReport | None = None
+    publish: PublishResult | None = None
+    dbt_invocation_id: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+    @property
+    def docs_index(self) -> Path | None:
+        return self.quality.docs_index if self.quality else None
+
+    def summary(self) -> str:
+        lines = []
+        if self.quality is not None:
+            lines += [self.quality.summary(), ""]
+        if self.published and self.publish is not None:
+            lines.append(self.publish.summary())
+        else:
+            lines.append(f"BLOCKED: {self.published_path} was not changed")
+            if self.quality is None:
+                lines += [f"  - {reason}" for reason in self.reasons]
+            else:
+                lines.append(
+                    f"  - {len(self.reasons)} critical check(s) failed (listed above)"
+                )
+            lines.append(f"working warehouse kept for inspection: {self.working_path}")
+        lines.append(f"pipeline done in {self.seconds:.0f}s")
+        return "\n".join(lines)
+
+
+def build_validate_publish(
+    settings: Settings,
+    *,
+    dbt_args: Sequence[str] | None = ("build",),
+    publish_to: Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    build_docs: bool = True,
+    schemas: Sequence[str] = BI_SCHEMAS,
+    gx_project_dir: Path | None = None,
+    suites: Sequence[SuiteSpec] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PipelineResult:
+    """Run dbt, the quality gate and publish; never publish a build that failed either.
+
+    `dbt_args=None` (or empty) skips dbt and validates the warehouse as it is.
+    `gx_project_dir` defaults to <project>/expectations; `suites` to every suite of
+    `segmentation.suites.default_suites()`.
+    """
+    from segmentation.dbt_runner import DbtFailed, run_dbt
+
+    started = time.monotonic()
+    say = progress or (lambda message: None)
+    target = Path(publish_to) if publish_to is not None else settings.published_path
+    result = PipelineResult(
+        status="blocked", working_path=settings.warehouse_path, published_path=target
+    )
+
+    if dbt_args:
+        say(f"dbt {' '.join(dbt_args)}")
+        try:
+            run_dbt(list(dbt_args), settings)
+        except DbtFailed as exc:
+            result.reasons.append(str(exc))
+            result.seconds = time.monotonic() - started
+            return result
+        result.dbt_invocation_id = _dbt_invocation_id()
+
+    say("validating the warehouse (Great Expectations)")
+    report = validate_warehouse(
+        settings.warehouse_path,
+        chunk_rows=chunk_rows,
+        build_docs=build_docs,
+        suites=suites,
+        gx_project_dir=gx_project_dir or settings.project_dir / "expectations",
+        dbt_project_dir=settings.project_dir,
+        progress=say,
+    )
+    result.quality = report
+    if not report.passed:
+        result.reasons += [
+            f"critical check failed: {check.describe()}" for check in report.blocking_failures
+        ]
+        result.seconds = time.monotonic() - started
+        return result
+
+    say(f"publishing {', '.join(schemas)} to {target}")
+    result.publish = publish(
+        settings.warehouse_path,
+        target,
+        schemas,
+        dbt_invocation_id=result.dbt_invocation_id,
+        checks={
+            "total": len(report.checks),
+            "failed_warnings": len(report.warnings),
+            "failed_blocking": 0,
+        },
+    )
+    result.status = "published"
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _dbt_invocation_id() -> str | None:
+    """The id of the dbt invocation that just ran in this process (dbt keeps it global)."""
+    try:
+        from dbt_common.invocation import get_invocation_id
+    except ImportError:
+        return None
+    return get_invocation_id()

@@ -1,0 +1,212 @@
+"""Publish the BI-facing part of a built warehouse as a new DuckDB file, atomically.
+
+BI tools and reports read the *published* file, never the working warehouse that dbt
+writes. Publishing:
+
+1. creates `<published>.tmp-<pid>` next to the published file and ATTACHes the working
+   warehouse read-only;
+2. copies the BI-facing schemas (`marts`, `audit`) as tables. `raw`, `staging` and
+   `intermediate` hold personal data (PII) and are refused;
+3. records a `_publish` table (when, from which file, dbt invocation, check counts);
+4. checkpoints and closes the new file, checks no `.wal` is left, fsyncs it and renames
+   it over the published file with `os.replace` (atomic on POSIX).
+
+A reader that opened the old file keeps reading the old file; the next connection sees the
+new one; nobody sees a half-written file. When anything fails, the temporary file is
+removed and the published file is not touched.
+
+DuckDB allows one writer or many readers per file, never both: the working warehouse is
+only read here, and the published file is only ever replaced, never written in place.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+BI_SCHEMAS = ("marts", "audit")
+# Schemas that hold personal or unvalidated data: never published.
+RESTRICTED_SCHEMAS = ("raw", "staging", "intermediate")
+METADATA_TABLE = "_publish"
+
+
+class PublishError(RuntimeError):
+    """The warehouse could not be published; the published file is unchanged."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    published_path: Path
+    source_path: Path
+    published_at: datetime
+    tables: dict[str, int] = field(default_factory=dict)  # "schema.table" -> rows
+    size_bytes: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rows = sum(self.tables.values())
+        return (
+            f"published {len(self.tables)} tables ({rows:,} rows, {self.size_bytes / 1e6:.1f} MB) "
+            f"to {self.published_path} in {self.seconds:.1f}s"
+        )
+
+
+def publish(
+    working_path: Path,
+    published_path: Path,
+    schemas: Sequence[str] = BI_SCHEMAS,
+    *,
+    dbt_invocation_id: str | None = None,
+    checks: Mapping[str, int] | None = None,
+) -> PublishResult:
+    """Copy `schemas` of the working warehouse into a new file that replaces `published_path`.
+
+    `checks` (e.g. {"total": 91, "failed_warnings": 1}) and `dbt_invocation_id` are stored
+    in the `_publish` table. Raises PublishError (leaving the published file as it was).
+    """
+    started = time.monotonic()
+    working_path, published_path = Path(working_path), Path(published_path)
+    restricted = sorted(set(schemas) & set(RESTRICTED_SCHEMAS))
+    if restricted:
+        raise PublishError(
+            f"refusing to publish schema(s) {', '.join(restricted)}: they hold personal or "
+            f"unvalidated data; publish only BI-facing schemas such as {', '.join(BI_SCHEMAS)}"
+        )
+    if not schemas:
+        raise PublishError("nothing to publish: no schema given")
+    if not working_path.is_file():
+        raise PublishError(f"{working_path}: the working warehouse does not exist")
+    if Path(f"{working_path}.wal").exists():
+        raise PublishError(
+            f"{working_path}.wal exists: a process is writing the working warehouse (or one "
+            "crashed); wait for it to finish, or open the file once with DuckDB to replay it"
+        )
+    if Path(f"{published_path}.wal").exists():
+        raise PublishError(
+            f"{published_path}.wal exists: something opened the published file for writing; "
+            "published files are read-only. Stop that process, then remove the .wal file"
+        )
+    published_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = published_path.with_name(f"{published_path.name}.tmp-{os.getpid()}")
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    _remove(temporary)
+    try:
+        tables = _write(temporary, working_path, schemas, published_at, dbt_invocation_id, checks)
+        if Path(f"{temporary}.wal").exists():
+            raise PublishError(f"{temporary}.wal was left after closing the new file")
+        _fsync(temporary)
+        os.replace(temporary, published_path)
+        _fsync(published_path.parent)
+    except BaseException:
+        _remove(temporary)
+        raise
+    return PublishResult(
+        published_path=published_path,
+        source_path=working_path,
+        published_at=published_at,
+        tables=tables,
+        size_bytes=published_path.stat().st_size,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _write(
+    target: Path,
+    source: Path,
+    schemas: Sequence[str],
+    published_at: datetime,
+    dbt_invocation_id: str | None,
+    checks: Mapping[str, int] | None,
+) -> dict[str, int]:
+    con = duckdb.connect(str(target))
+    try:
+        # Attach under the working file's own catalog name (dbt-duckdb's views name it, e.g.
+        # "warehouse"), so a mart materialized as a view still resolves.
+        alias = source.stem
+        if alias == con.execute("SELECT current_database()").fetchone()[0]:
+            alias = "working"
+        con.execute(f"ATTACH {_literal(str(source))} AS {_ident(alias)} (READ_ONLY)")
+        relations = con.execute(
+            """
+            SELECT table_schema, table_name FROM information_schema.tables
+            WHERE table_catalog = ? AND table_schema IN (SELECT unnest(?))
+            ORDER BY table_schema, table_name
+            """,
+            [alias, list(schemas)],
+        ).fetchall()
+        found = {schema for schema, _ in relations}
+        missing = [s for s in schemas if s not in found]
+        if missing:
+            raise PublishError(
+                f"{source} has no table in schema(s) {', '.join(missing)}; run dbt build first"
+            )
+        tables: dict[str, int] = {}
+        con.begin()
+        for schema in schemas:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
+        for schema, name in relations:
+            qualified = f"{_ident(schema)}.{_ident(name)}"
+            con.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {_ident(alias)}.{qualified}")
+            tables[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
+        checks = dict(checks or {})
+        con.execute(
+            f"""
+            CREATE TABLE main.{METADATA_TABLE} (
+                published_at TIMESTAMP, source_file VARCHAR, dbt_invocation_id VARCHAR,
+                schemas VARCHAR, tables INTEGER, rows BIGINT, checks_total INTEGER,
+                checks_failed_warnings INTEGER, checks_failed_blocking INTEGER
+            )"""
+        )
+        con.execute(
+            f"INSERT INTO main.{METADATA_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                published_at,
+                str(source),
+                dbt_invocation_id,
+                ",".join(schemas),
+                len(tables),
+                sum(tables.values()),
+                checks.get("total"),
+                checks.get("failed_warnings"),
+                checks.get("failed_blocking"),
+            ],
+        )
+        con.commit()
+        con.execute(f"DETACH {_ident(alias)}")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return tables
+
+
+def _fsync(path: Path) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, Path(f"{path}.wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

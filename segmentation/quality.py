@@ -1,0 +1,630 @@
+"""The data-quality gate: run the Great Expectations suites of `segmentation.suites` on the
+DuckDB warehouse and say whether the build may be published.
+
+Why this execution route:
+
+- GX's SQL data sources do not work over duckdb-engine in GX 1.x (metric queries come back
+  empty and expectations fail with "list index out of range", GX issues #10738 and
+  #11579), so GX never talks to DuckDB here. Every dataset is a SQL query that *we* run on
+  a read-only DuckDB connection, and GX validates the resulting pandas frames through its
+  pandas data source (`add_dataframe_asset` + a whole-dataframe batch definition).
+- Loading a table into pandas at once does not scale to 1M customers / 20M order lines,
+  so row-level datasets (not null, in set, between, column pairs) are streamed: the query
+  result is fetched in chunks of at most `chunk_rows` rows (DuckDB's `fetch_df_chunk`,
+  which needs no pyarrow) and each chunk runs through the same validation definition.
+  Those checks compose: a check passes only if it passes on every chunk, unexpected and
+  element counts add up, and a few unexpected values are kept as a sample. Memory stays
+  at one chunk, whatever the table size.
+- Facts that do not compose over chunks (a key is unique, a table is not empty, totals
+  reconcile, at least N distinct tiers) are computed by DuckDB in an aggregate query into
+  a one-row (or few-row) frame that a separate suite validates in one batch, e.g.
+  `duplicate_key_count` must be 0. DuckDB does the heavy lifting where it is good at it.
+
+The GX project lives in `expectations/gx` (a file context). Suites are defined in code
+(`segmentation/suites.py`) and synced into it with stable ids on every run, so the JSON
+under `expectations/gx/expectations` and `validation_definitions` is versioned and always
+equals what the code defines (tests/test_quality.py checks it; `python -m
+segmentation.quality` rewrites it). Validation results and Data Docs go to
+`expectations/gx/uncommitted/`. Severity: a failed `critical` check blocks publishing,
+`warning` and `info` failures are reported only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+import duckdb
+
+from segmentation.config import PROJECT_DIR
+from segmentation.suites import CRITICAL, Check, SuiteSpec, default_suites
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+GX_PROJECT_DIR = PROJECT_DIR / "expectations"
+DATASOURCE_NAME = "warehouse"
+BATCH_DEFINITION_NAME = "dataframe"
+DEFAULT_CHUNK_ROWS = 500_000
+SAMPLE_SIZE = 5
+KEEP_RUNS = 30
+RUN_PREFIX = "validate-"
+DUCKDB_VECTOR_ROWS = 2048
+# Namespace of the expectation ids: deterministic ids keep the committed JSON stable (GX
+# would otherwise give every expectation a new id on every sync).
+_ID_NAMESPACE = uuid.UUID("5d1c5a52-3b1e-4a0b-9a51-6b0f3f1c9e27")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The merged verdict of one expectation over a whole dataset."""
+
+    suite: str
+    dataset: str
+    expectation_type: str
+    column: str | None
+    severity: str
+    success: bool
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    sample: tuple[str, ...] = ()
+    criteria: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        return not self.success and self.severity == CRITICAL
+
+    def describe(self) -> str:
+        status = "ok  " if self.success else ("FAIL" if self.blocking else "WARN")
+        target = f"({self.column})" if self.column else ""
+        line = f"{status} {self.severity:<8} {self.suite}: {self.expectation_type}{target}"
+        if self.criteria:
+            line += f" [{self.criteria}]"
+        if self.unexpected_count is not None and not self.success:
+            of = f" of {self.element_count:,}" if self.element_count is not None else ""
+            line += f": {self.unexpected_count:,}{of} rows unexpected"
+        if self.sample and not self.success:
+            line += "; e.g. " + " | ".join(self.sample)
+        return line
+
+
+@dataclass
+class QualityReport:
+    """Every check of one validation run of the warehouse."""
+
+    warehouse_path: Path
+    checks: list[CheckResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    chunks: dict[str, int] = field(default_factory=dict)
+    docs_index: Path | None = None
+    run_name: str = ""
+    seconds: float = 0.0
+
+    @property
+    def blocking_failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.blocking]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and not c.blocking]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking_failures
+
+    def failed(self, suite: str) -> list[CheckResult]:
+        return [c for c in self.checks if c.suite == suite and not c.success]
+
+    def summary(self) -> str:
+        verdict = "PASSED" if self.passed else "BLOCKED"
+        suites = len({c.suite for c in self.checks})
+        lines = [
+            f"Data quality {verdict}: {len(self.blocking_failures)} blocking failure(s), "
+            f"{len(self.warnings)} warning(s); {len(self.checks)} checks in {suites} suites "
+            f"in {self.seconds:.1f}s",
+            f"warehouse: {self.warehouse_path}",
+        ]
+        if self.blocking_failures:
+            lines.append("blocking failures (critical):")
+            lines += [f"  {c.describe()}" for c in self.blocking_failures]
+        if self.warnings:
+            lines.append("warnings (reported, not blocking):")
+            lines += [f"  {c.describe()}" for c in self.warnings]
+        if self.skipped:
+            lines.append("skipped:")
+            lines += [f"  {reason}" for reason in self.skipped]
+        if self.docs_index:
+            lines.append(f"Data Docs: {self.docs_index}")
+        return "\n".join(lines)
+
+
+def validate_warehouse(
+    warehouse_path: Path,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    build_docs: bool = True,
+    suites: Sequence[SuiteSpec] | None = None,
+    gx_project_dir: Path = GX_PROJECT_DIR,
+    dbt_project_dir: Path = PROJECT_DIR,
+    keep_runs: int = KEEP_RUNS,
+    progress: Callable[[str], None] | None = None,
+) -> QualityReport:
+    """Run every suite on the warehouse (read-only) and return the merged verdicts.
+
+    `suites` defaults to `segmentation.suites.default_suites()`. `gx_project_dir` is the
+    folder holding the GX project (`<dir>/gx`). An optional suite whose dbt model is not
+    defined under `dbt_project_dir/models` is skipped; any other missing relation is a
+    failed critical check. Validation results and Data Docs pages of the last `keep_runs`
+    runs are kept under `<gx_project_dir>/gx/uncommitted`; older ones are deleted.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    started = time.monotonic()
+    warehouse_path = Path(warehouse_path)
+    if not warehouse_path.is_file():
+        raise FileNotFoundError(f"{warehouse_path}: no warehouse file (run `segmentation run` first)")
+    specs = list(default_suites() if suites is None else suites)
+    say = progress or (lambda message: None)
+
+    context = open_project(gx_project_dir)
+    # Only the full default list may remove suites: a run of a few custom suites must not
+    # delete the others from the project.
+    definitions = _sync(context, specs, prune=suites is None)
+    run_time = datetime.now(UTC)
+    report = QualityReport(
+        warehouse_path=warehouse_path, run_name=f"{RUN_PREFIX}{run_time:%Y%m%dT%H%M%S%fZ}"
+    )
+    defined_models = _dbt_models(dbt_project_dir)
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        existing = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        for spec in specs:
+            missing = [r for r in spec.all_relations if r not in existing]
+            if missing:
+                undefined = [r for r in missing if r.split(".")[-1] not in defined_models]
+                if spec.optional and undefined:
+                    report.skipped.append(
+                        f"{spec.name}: model {', '.join(r.split('.')[-1] for r in undefined)} "
+                        "is not defined in the dbt project"
+                    )
+                    continue
+                report.checks.append(
+                    _dataset_failure(spec, f"missing relation {', '.join(missing)}")
+                )
+                continue
+            say(f"validating {spec.name}")
+            checks, chunks = _run_suite(
+                con, spec, definitions[spec.name], chunk_rows, report.run_name, run_time
+            )
+            report.checks.extend(checks)
+            report.chunks[spec.name] = chunks
+    finally:
+        con.close()
+    _prune_history(Path(context.root_directory), keep_runs)
+    if build_docs:
+        report.docs_index = _build_docs(context, specs, report.run_name)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --------------------------------------------------------------------------------------
+# The GX project
+# --------------------------------------------------------------------------------------
+
+
+def open_project(project_dir: Path = GX_PROJECT_DIR):
+    """The GX file context in `project_dir/gx` (created when missing), quiet and offline."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx  # imported here: GX takes seconds to import
+
+    project_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+    quiet = {"globally": False, "metric_calculations": False}
+    variables = context.variables
+    current_bars = variables.progress_bars
+    if hasattr(current_bars, "to_json_dict"):
+        current_bars = current_bars.to_json_dict()
+    if (
+        variables.analytics_enabled is not False
+        or current_bars != quiet
+        or variables.config_variables_file_path
+    ):
+        variables.analytics_enabled = False
+        variables.progress_bars = quiet
+        # No config variables file: we keep no secrets in GX, and GX re-parses that YAML
+        # file on every store access (most of the time of a small validation).
+        variables.config_variables_file_path = None
+        variables.save()
+        context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+    return context
+
+
+def sync_project(
+    suites: Sequence[SuiteSpec] | None = None, project_dir: Path = GX_PROJECT_DIR
+) -> list[str]:
+    """Write the suites and validation definitions of the code into the GX project.
+
+    Idempotent: syncing twice leaves every file as it was. Suites that are not in `suites`
+    (default: every suite of `default_suites()`) are removed. Returns the suite names.
+    """
+    specs = list(default_suites() if suites is None else suites)
+    _sync(open_project(project_dir), specs, prune=True)
+    return [spec.name for spec in specs]
+
+
+def _sync(context, specs: Sequence[SuiteSpec], *, prune: bool) -> dict[str, Any]:
+    """Write these suites into the GX project (and with prune, remove every other suite);
+    returns their validation definitions by name.
+
+    Writes only what changed: GX re-reads its configuration on every store access, so
+    rewriting 30 unchanged suites would cost seconds on every run.
+    """
+    import great_expectations as gx
+
+    names = {spec.name for spec in specs}
+    existing_definitions = {d.name: d for d in context.validation_definitions.all()}
+    existing_suites = {s.name: s for s in context.suites.all()}
+    try:
+        source = context.data_sources.get(DATASOURCE_NAME)
+    except (KeyError, ValueError, LookupError):
+        source = context.data_sources.add_pandas(DATASOURCE_NAME)
+    if prune:
+        for name in sorted(set(existing_definitions) - names):
+            context.validation_definitions.delete(name)
+        for name in sorted(set(existing_suites) - names):
+            context.suites.delete(name)
+        for asset_name in sorted(source.get_asset_names() - names):
+            source.delete_asset(asset_name)
+
+    definitions: dict[str, Any] = {}
+    existing_assets = source.get_asset_names()
+    for spec in specs:
+        asset = (
+            source.get_asset(spec.name)
+            if spec.name in existing_assets
+            else source.add_dataframe_asset(spec.name)
+        )
+        try:
+            batch = asset.get_batch_definition(BATCH_DEFINITION_NAME)
+        except KeyError:
+            batch = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION_NAME)
+        suite = _gx_suite(spec)
+        current = existing_definitions.get(spec.name)
+        old_suite = existing_suites.get(spec.name)
+        if (
+            current is not None
+            and old_suite is not None
+            and _suite_json(old_suite) == _suite_json(suite)
+            and current.suite.id == old_suite.id
+            and current.batch_definition.id == batch.id
+        ):
+            definitions[spec.name] = current
+            continue
+        if old_suite is None:
+            # A new suite gets random expectation ids from GX; the update below sets ours.
+            context.suites.add(_gx_suite(spec))
+        definitions[spec.name] = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
+        )
+    return definitions
+
+
+def _suite_json(suite) -> str:
+    """The suite as JSON without its own id (GX assigns that when the suite is created)."""
+    document = suite.to_json_dict()
+    document.pop("id", None)
+    return json.dumps(document, sort_keys=True, default=str)
+
+
+def _gx_suite(spec: SuiteSpec):
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    expectations, ids = [], []
+    seen: set[str] = set()
+    for check in spec.checks:
+        class_name = "".join(part.title() for part in check.type.split("_"))
+        expectation_class = getattr(gxe, class_name, None)
+        if expectation_class is None:
+            raise ValueError(f"{spec.name}: {check.type} is not a GX core expectation")
+        key = _check_key(check)
+        if key in seen:
+            raise ValueError(f"{spec.name}: the same check appears twice: {key}")
+        seen.add(key)
+        kwargs = dict(check.kwargs)
+        if check.row_filter is not None:
+            column, value = check.row_filter
+            kwargs["row_condition"] = Column(column) == value
+        expectations.append(expectation_class(severity=check.severity, **kwargs))
+        ids.append(_stable_id(spec.name, key))
+    suite = gx.ExpectationSuite(
+        name=spec.name,
+        expectations=expectations,
+        notes=spec.description or None,
+    )
+    # Set after construction: GX refuses expectations that already carry an id.
+    for expectation, expectation_id in zip(suite.expectations, ids, strict=True):
+        expectation.id = expectation_id
+    return suite
+
+
+def _check_key(check: Check) -> str:
+    return json.dumps(
+        [check.type, dict(check.kwargs), check.severity, check.row_filter],
+        sort_keys=True,
+        default=str,
+    )
+
+
+def _stable_id(*parts: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, "|".join(parts)))
+
+
+def _dbt_models(dbt_project_dir: Path) -> set[str]:
+    models = dbt_project_dir / "models"
+    return {p.stem for pattern in ("*.sql", "*.py") for p in models.rglob(pattern)}
+
+
+# --------------------------------------------------------------------------------------
+# Running a suite: stream chunks (or one aggregate frame) through its validation definition
+# --------------------------------------------------------------------------------------
+
+
+def _frames(cursor: duckdb.DuckDBPyConnection, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The query result as frames of at most chunk_rows rows; at least one (maybe empty)."""
+    vectors = max(1, chunk_rows // DUCKDB_VECTOR_ROWS)
+    yielded = False
+    while True:
+        frame = _vectorizable(cursor.fetch_df_chunk(vectors))
+        if len(frame) == 0:
+            if not yielded:
+                yield frame
+            return
+        for start in range(0, len(frame), chunk_rows):
+            yielded = True
+            yield frame.iloc[start : start + chunk_rows]
+
+
+def _vectorizable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give GX the dtypes it compares vectorised; others go through a Python function per
+    value, 100x slower. DuckDB returns timestamps as datetime64[us] (GX wants [ns]),
+    integers with nulls as pandas nullable Int64 and INTEGER as int32 (GX wants int64 or
+    float64). A timestamp after 2262
+    does not fit in ns: its column stays in us, slower but still correct."""
+    import pandas as pd
+
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if pd.api.types.is_datetime64_dtype(dtype) and str(dtype) != "datetime64[ns]":
+            with contextlib.suppress(OverflowError, pd.errors.OutOfBoundsDatetime):
+                frame[column] = frame[column].dt.as_unit("ns")
+        elif isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iuf":
+            frame[column] = frame[column].astype("float64")
+        elif dtype.kind in "iu" and dtype.itemsize < 8:
+            frame[column] = frame[column].astype("int64")
+        elif dtype.kind == "f" and dtype != "float64":
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def _run_suite(
+    con: duckdb.DuckDBPyConnection,
+    spec: SuiteSpec,
+    definition,
+    chunk_rows: int,
+    run_name: str,
+    run_time: datetime,
+) -> tuple[list[CheckResult], int]:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    result_format: str | dict[str, Any] = "SUMMARY"
+    if spec.index_columns:
+        result_format = {
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": list(spec.index_columns),
+        }
+    try:
+        cursor = con.execute(spec.sql)
+        frames = (
+            _frames(cursor, chunk_rows)
+            if spec.chunked
+            else iter([_vectorizable(cursor.df())])
+        )
+        merged: dict[str, _Merged] = {}
+        chunks = 0
+        for frame in frames:
+            chunks += 1
+            label = f"{run_name}-chunk{chunks:05d}" if spec.chunked else run_name
+            result = definition.run(
+                batch_parameters={"dataframe": frame},
+                result_format=result_format,
+                run_id=RunIdentifier(run_name=label, run_time=run_time),
+            )
+            for expectation_result in result.results:
+                config = expectation_result.expectation_config
+                merged.setdefault(config.id, _Merged()).add(expectation_result)
+    except duckdb.Error as exc:
+        return [_dataset_failure(spec, f"query failed: {exc}")], 0
+
+    checks = []
+    for check in spec.checks:
+        totals = merged.get(_stable_id(spec.name, _check_key(check)))
+        if totals is None:  # every check runs on every chunk; this would be a bug
+            checks.append(_dataset_failure(spec, f"{check.type} produced no result"))
+            continue
+        checks.append(
+            CheckResult(
+                suite=spec.name,
+                dataset=spec.relation,
+                expectation_type=check.type,
+                column=check.column,
+                severity=check.severity,
+                success=totals.success,
+                unexpected_count=totals.unexpected_count,
+                element_count=totals.element_count,
+                sample=tuple(totals.sample),
+                criteria=_criteria(check),
+            )
+        )
+    return checks, chunks
+
+
+@dataclass
+class _Merged:
+    """An expectation's verdict over chunks: passes only if it passed on every chunk."""
+
+    success: bool = True
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    sample: list[str] = field(default_factory=list)
+
+    def add(self, expectation_result) -> None:
+        result = expectation_result.result or {}
+        self.success = self.success and bool(expectation_result.success)
+        for name in ("unexpected_count", "element_count"):
+            value = result.get(name)
+            if value is not None:
+                setattr(self, name, (getattr(self, name) or 0) + int(value))
+        if expectation_result.success or len(self.sample) >= SAMPLE_SIZE:
+            return
+        exception = expectation_result.exception_info or {}
+        if exception.get("raised_exception"):
+            self.sample.append(f"error: {exception.get('exception_message')}")
+            return
+        # With index columns GX lists {column: value, key: ...} dicts; without, row numbers.
+        items = result.get("partial_unexpected_index_list")
+        if not items or not isinstance(items[0], dict):
+            items = result.get("partial_unexpected_list")
+        if items:
+            self.sample.extend(_format_item(item) for item in items[: SAMPLE_SIZE - len(self.sample)])
+        elif "observed_value" in result:
+            mismatched = (result.get("details") or {}).get("mismatched") or {}
+            missing = mismatched.get("missing") if isinstance(mismatched, dict) else None
+            text = f"missing {', '.join(map(str, missing))}" if missing else None
+            self.sample.append(text or f"observed {_format_value(result['observed_value'])}")
+
+
+def _format_item(item: Any) -> str:
+    if isinstance(item, dict):
+        return ", ".join(f"{key}={_format_value(value)}" for key, value in item.items())
+    return _format_value(item)
+
+
+def _format_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "null"
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _criteria(check: Check) -> str:
+    parts = [
+        f"{key}={_format_value(value) if not isinstance(value, list) else _short_list(value)}"
+        for key, value in check.kwargs.items()
+        if key not in {"column", "column_A", "column_B", "ignore_row_if"}
+    ]
+    if check.row_filter:
+        parts.append(f"where {check.row_filter[0]} = {check.row_filter[1]}")
+    return ", ".join(parts)
+
+
+def _short_list(values: list) -> str:
+    shown = ", ".join(str(v) for v in values[:6])
+    return "{" + shown + (", ..." if len(values) > 6 else "") + "}"
+
+
+def _dataset_failure(spec: SuiteSpec, reason: str) -> CheckResult:
+    return CheckResult(
+        suite=spec.name,
+        dataset=spec.relation,
+        expectation_type="dataset_available",
+        column=None,
+        severity=CRITICAL,
+        success=False,
+        sample=(reason.strip().splitlines()[0],),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Data Docs
+# --------------------------------------------------------------------------------------
+
+
+def _prune_history(gx_root: Path, keep_runs: int) -> None:
+    """Delete the stored results and Data Docs pages of all but the last keep_runs runs.
+
+    GX keeps every result forever and re-reads all of them to build the Data Docs index,
+    so a nightly job would slow down without bound. Results are stored by GX's filesystem
+    store as <suite>/<run name>/<run time>/<batch>.json (pages alike, as .html); a run's
+    chunks share the run name prefix.
+    """
+    folders = [
+        gx_root / "uncommitted" / "validations",
+        gx_root / "uncommitted" / "data_docs" / "local_site" / "validations",
+    ]
+    runs: dict[str, list[Path]] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for suite_dir in folder.iterdir():
+            if not suite_dir.is_dir():
+                continue
+            for run_dir in suite_dir.iterdir():
+                if run_dir.is_dir() and run_dir.name.startswith(RUN_PREFIX):
+                    runs.setdefault(run_dir.name.split("-chunk")[0], []).append(run_dir)
+    stale = sorted(runs)[: max(0, len(runs) - keep_runs)]
+    for label in stale:
+        for run_dir in runs[label]:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _build_docs(context, specs: Sequence[SuiteSpec], run_name: str) -> Path | None:
+    """Render this run's results and every suite; returns the local site's index.html."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    results = [
+        key
+        for key in context.validation_results_store.list_keys()
+        if str(key.run_id.run_name).startswith(run_name)
+    ]
+    suites = [ExpectationSuiteIdentifier(name=spec.name) for spec in specs]
+    sites = context.build_data_docs(resource_identifiers=[*suites, *results])
+    url = sites.get("local_site")
+    if not url:
+        return None
+    return Path(unquote(urlparse(url).path))
+
+
+def main() -> int:
+    """`python -m segmentation.quality`: rewrite the committed GX JSON from the code."""
+    names = sync_project()
+    print(f"synced {len(names)} suites into {GX_PROJECT_DIR / 'gx'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""A real Dagster run of the whole asset graph on a tiny generated data set.
+
+1. The refresh job loads, builds (dbt tests as checks), validates (GX suites as blocking
+   checks) and publishes.
+2. A new landing file brings a customer who signed up in 1985: dbt accepts it (no rule
+   says otherwise), the GX suite on clean customers fails critically, and the blocking
+   check stops the publish step: the published file stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from segmentation.config import Settings
+
+pytestmark = pytest.mark.slow
+
+CUSTOMERS = 400
+OLD_CUSTOMER_CSV = (
+    "customer_id,customer_name,email,signup_date,industry,company_size_band,country,region,acquisition_channel\n"
+    "C-1985,Old Timer,old@example.com,1985-06-01,retail,1-10,US,north_america,referral\n"
+)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -> Iterator[Settings]:
+    from segmentation.generate import GeneratorConfig, generate
+
+    data_dir = tmp_path_factory.mktemp("dagster") / "data"
+    generate(GeneratorConfig(customers=CUSTOMERS, seed=11, defect_rate=0.0), data_dir)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("SEGMENTATION_LANDING_DIR", "SEGMENTATION_PUBLISHED_PATH", "SEGMENTATION_GROUND_TRUTH_DIR"):
+            patch.delenv(name, raising=False)
+        patch.setenv("SEGMENTATION_DATA_DIR", str(data_dir))
+        patch.setenv("SEGMENTATION_WAREHOUSE_PATH", str(data_dir / "warehouse.duckdb"))
+        yield Settings.from_env()
+
+
+def run_refresh() -> dg.ExecuteInProcessResult:
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("refresh_warehouse")
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        event.asset_check_evaluation_data.check_name: event.asset_check_evaluation_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_data: Settings) -> dg.ExecuteInProcessResult:
+    return run_refresh()
+
+
+def test_the_whole_graph_materializes_and_publishes(first_run: dg.ExecuteInProcessResult, tiny_data: Settings):
+    assert first_run.success
+    done = materialized(first_run)
+    assert {"landing/customers", "marts/customer_clv", "published_warehouse"} <= done
+    checks = check_results(first_run)
+    gx = {name: c for name, c in checks.items() if name.startswith("gx_")}
+    assert len(gx) > 20 and all(c.passed or c.severity == dg.AssetCheckSeverity.WARN for c in gx.values())
+    assert tiny_data.published_path.is_file()
+
+
+def test_a_failing_blocking_check_stops_the_publish(first_run: dg.ExecuteInProcessResult, tiny_data: Settings):
+    assert first_run.success
+    before = sha256(tiny_data.published_path)
+    (tiny_data.landing_dir / "customers" / "late_arrivals.csv").write_text(OLD_CUSTOMER_CSV)
+
+    second = run_refresh()
+
+    checks = check_results(second)
+    failed = checks["gx_staging_customers_rows"]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert "marts/customer_clv" in materialized(second), "dbt itself accepted the data"
+    assert "published_warehouse" not in materialized(second)
+    assert sha256(tiny_data.published_path) == before
