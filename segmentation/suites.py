@@ -386,9 +386,7 @@ def _audit_suites(contract: Contract) -> list[SuiteSpec]:
 # --------------------------------------------------------------------------------------
 
 CLV_RELATION = "marts.customer_clv"
-# Placeholder for the segments mart, planned but not built yet: the relation and column
-# names are the intended ones; adjust them in its entry below when the model lands.
-SEGMENTS_RELATION = "marts.customer_segments"
+SEGMENTS_RELATION = "marts.customer_segment_memberships"
 MIN_VALUE_TIERS = 4
 
 
@@ -553,35 +551,38 @@ def _mart_suites() -> list[SuiteSpec]:
             description="P(alive) is a probability (empty for customers without a completed "
             "purchase) and predicted CLV is never negative, over every horizon.",
         ),
-        # PLACEHOLDER (segments mart, not built yet): exactly one value tier per active
-        # customer and at least MIN_VALUE_TIERS tiers in use.
+        # Every customer with activity (one lifetime row each) has exactly one value tier
+        # and at least one needs segment; at least MIN_VALUE_TIERS tiers are in use.
         SuiteSpec(
             name="marts_customer_segments_table",
             layer="marts",
             relation=SEGMENTS_RELATION,
+            relations=(lifetime,),
             sql=f"""
                 with per_customer as (
-                    select customer_id,
-                        count(distinct value_tier) as tiers,
-                        count(*) filter (where value_tier is null) as missing_tiers
-                    from {SEGMENTS_RELATION}
-                    where is_active
-                    group by customer_id
+                    select lifetime.customer_id,
+                        count(*) filter (where memberships.segment_family = 'value_tier') as tiers,
+                        count(*) filter (where memberships.segment_family <> 'value_tier') as needs
+                    from {lifetime} as lifetime
+                    left join {SEGMENTS_RELATION} as memberships
+                        on memberships.customer_id = lifetime.customer_id
+                    group by lifetime.customer_id
                 )
                 select
-                    (select count(*) from per_customer where tiers <> 1 or missing_tiers > 0)
-                        as active_customers_without_one_tier,
-                    (select count(distinct value_tier) from {SEGMENTS_RELATION}
-                        where value_tier is not null) as value_tiers
+                    (select count(*) from per_customer where tiers <> 1) as active_customers_without_one_tier,
+                    (select count(*) from per_customer where needs < 1) as active_customers_without_needs_segment,
+                    (select count(distinct segment) from {SEGMENTS_RELATION}
+                        where segment_family = 'value_tier') as value_tiers
             """,
             checks=(
                 zero("active_customers_without_one_tier"),
+                zero("active_customers_without_needs_segment"),
                 between("value_tiers", MIN_VALUE_TIERS),
             ),
             chunked=False,
             optional=True,
-            description=f"Every active customer has exactly one value tier; at least "
-            f"{MIN_VALUE_TIERS} tiers are in use.",
+            description=f"Every customer with activity has exactly one value tier and at least one "
+            f"needs segment; at least {MIN_VALUE_TIERS} tiers are in use.",
         ),
     ]
 

@@ -1,7 +1,9 @@
 -- What each account manager costs per month, and how many customers share that cost.
 -- Managers are the account_manager_id values of clean customers signed up by the review
--- date. Every manager is costed for every month from the month of the first clean signup
--- to the last month that ended on or before the review date: a month is booked on its last
+-- date. A manager is costed for every month from the month their first customer signed up
+-- (the source has no hire dates; an early customer of someone else must not make every
+-- manager cost money from that date) to the last month that ended on or before the review
+-- date: a month is booked on its last
 -- day (month_end), once complete. The monthly cost is the account_manager_year rate valid
 -- on month_end divided by 12; without a rate it is 0 and has_rate is false. Customers
 -- sharing a month are the manager's clean customers signed up by month_end; a month with
@@ -50,17 +52,20 @@ managed_customers as (
 
 managers as (
 
-    select distinct account_manager_id
+    select
+        account_manager_id,
+        cast({{ dbt.date_trunc('month', 'min(signup_date)') }} as date) as first_month_start
     from managed_customers
+    group by account_manager_id
 
 ),
 
 month_range as (
 
     select
-        cast({{ dbt.date_trunc('month', 'min(known_customers.signup_date)') }} as date) as first_month_start,
+        min(managers.first_month_start) as first_month_start,
         review_parameters.review_date
-    from known_customers
+    from managers
     cross join review_parameters
     group by review_parameters.review_date
 
@@ -103,7 +108,8 @@ manager_months as (
         complete_months.month_start,
         complete_months.month_end
     from managers
-    cross join complete_months
+    inner join complete_months
+        on complete_months.month_start >= managers.first_month_start
 
 ),
 

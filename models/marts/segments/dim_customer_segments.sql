@@ -1,0 +1,106 @@
+-- One row per customer with activity, as of the review date, for BI: the value tier and
+-- why, every needs segment, the service assignment, the look-alike score and the next
+-- best action. No personal data (no names, no emails, no account manager ids).
+with
+
+profiles as (
+
+    select * from {{ ref('int_segment_customers_profiled') }}
+
+),
+
+value_tiers as (
+
+    select * from {{ ref('int_segment_value_tiers_assigned') }}
+
+),
+
+needs as (
+
+    select * from {{ ref('int_segment_needs_assigned') }}
+
+),
+
+lookalikes as (
+
+    select * from {{ ref('int_segment_lookalikes_scored') }}
+
+),
+
+assignments as (
+
+    select * from {{ ref('customer_service_assignment') }}
+
+),
+
+next_best_actions as (
+
+    select * from {{ ref('customer_next_best_actions') }}
+
+),
+
+final as (
+
+    select
+        value_tiers.customer_id,
+        value_tiers.review_date,
+        profiles.signup_date,
+        profiles.tenure_months,
+        profiles.tenure_band,
+        value_tiers.value_tier,
+        value_tiers.tier_rank,
+        value_tiers.value_score,
+        value_tiers.value_rank,
+        value_tiers.value_share,
+        value_tiers.tier_reason,
+        needs.lifecycle_stage,
+        needs.churn_risk,
+        needs.churn_risk_reason,
+        profiles.p_alive,
+        profiles.is_one_time_buyer,
+        profiles.days_since_last_purchase,
+        needs.support_channel,
+        needs.support_intensity,
+        needs.support_intensity_score as support_cost_ratio,
+        needs.product_adoption,
+        profiles.categories_bought,
+        needs.firmographic_group,
+        profiles.industry,
+        profiles.company_size_band,
+        profiles.region,
+        needs.service_plan,
+        profiles.has_account_manager,
+        profiles.historical_clv,
+        profiles.predicted_clv,
+        profiles.rolling_net_revenue,
+        profiles.rolling_gross_margin,
+        profiles.rolling_cost_to_serve,
+        profiles.rolling_net_profit,
+        profiles.rolling_mean_csat,
+        assignments.effective_service_level,
+        assignments.routing_queue,
+        assignments.sla_first_response_hours,
+        assignments.dedicated_account_manager,
+        assignments.concierge,
+        assignments.cost_to_serve_budget_per_year,
+        assignments.reason_codes as assignment_reason_codes,
+        lookalikes.lookalike_score,
+        lookalikes.lookalike_rank,
+        next_best_actions.next_best_action,
+        next_best_actions.recommended_category,
+        next_best_actions.next_best_action_reason
+    from value_tiers
+    inner join profiles
+        on value_tiers.customer_id = profiles.customer_id
+    inner join needs
+        on value_tiers.customer_id = needs.customer_id
+    inner join assignments
+        on value_tiers.customer_id = assignments.customer_id
+    inner join next_best_actions
+        on value_tiers.customer_id = next_best_actions.customer_id
+    left join lookalikes
+        on value_tiers.customer_id = lookalikes.customer_id
+
+)
+
+select * from final

@@ -1,0 +1,125 @@
+-- Economics of every segment as of the review date, one row per segment family and
+-- segment, over the rolling window ending on the review date (var
+-- rolling_window_months): customers, revenue, net profit and their shares of the family
+-- (each family partitions the customers, so shares sum to 1 per family), cost to serve
+-- against revenue and against the policy budget, average predicted CLV, and the
+-- valuable customers who are under-served.
+--   is_over_served: rolling cost to serve per customer > the average cost-to-serve
+--     budget of the segment's customers (each customer's budget comes from its effective
+--     service level in customer_service_assignment, i.e. seed service_policy).
+--   under_served_valuable_customers: customers of a value tier with tier_rank <= var
+--     segment_valuable_max_tier_rank (platinum, gold) who are routed to self_service or
+--     whose mean CSAT in the rolling window is below var segment_under_served_csat_below.
+{%- set valuable_max_rank = var('segment_valuable_max_tier_rank', 2) %}
+{%- set csat_below = var('segment_under_served_csat_below', 3) %}
+
+with
+
+memberships as (
+
+    select * from {{ ref('customer_segment_memberships') }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('int_segment_customers_profiled') }}
+
+),
+
+value_tiers as (
+
+    select * from {{ ref('int_segment_value_tiers_assigned') }}
+
+),
+
+assignments as (
+
+    select * from {{ ref('customer_service_assignment') }}
+
+),
+
+customer_facts as (
+
+    select
+        profiles.customer_id,
+        profiles.rolling_net_revenue,
+        profiles.rolling_net_profit,
+        profiles.rolling_cost_to_serve,
+        coalesce(profiles.predicted_clv, 0) as predicted_clv,
+        assignments.cost_to_serve_budget_per_year,
+        value_tiers.tier_rank <= {{ valuable_max_rank }} as is_valuable,
+        value_tiers.tier_rank <= {{ valuable_max_rank }}
+            and (
+                assignments.routing_queue = 'self_service'
+                or (profiles.rolling_csat_responses > 0 and profiles.rolling_mean_csat < {{ csat_below }})
+            ) as is_under_served
+    from profiles
+    inner join value_tiers
+        on profiles.customer_id = value_tiers.customer_id
+    inner join assignments
+        on profiles.customer_id = assignments.customer_id
+
+),
+
+segment_totals as (
+
+    select
+        memberships.segment_family,
+        memberships.segment,
+        memberships.review_date,
+        count(*) as customers,
+        sum(customer_facts.rolling_net_revenue) as revenue,
+        sum(customer_facts.rolling_net_profit) as net_profit,
+        sum(customer_facts.rolling_cost_to_serve) as cost_to_serve,
+        avg(customer_facts.predicted_clv) as avg_predicted_clv,
+        avg(customer_facts.cost_to_serve_budget_per_year) as avg_cost_to_serve_budget,
+        cast(sum(case when customer_facts.is_valuable then 1 else 0 end) as {{ dbt.type_bigint() }}) as valuable_customers,
+        cast(sum(case when customer_facts.is_under_served then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as under_served_valuable_customers
+    from memberships
+    inner join customer_facts
+        on memberships.customer_id = customer_facts.customer_id
+    group by
+        memberships.segment_family,
+        memberships.segment,
+        memberships.review_date
+
+),
+
+family_totals as (
+
+    select
+        segment_totals.*,
+        sum(customers) over (partition by segment_family) as family_customers,
+        sum(revenue) over (partition by segment_family) as family_revenue,
+        sum(net_profit) over (partition by segment_family) as family_net_profit
+    from segment_totals
+
+),
+
+final as (
+
+    select
+        segment_family,
+        segment,
+        review_date,
+        customers,
+        customers * 1.0 / family_customers as customer_share,
+        revenue,
+        revenue / nullif(family_revenue, 0) as revenue_share,
+        net_profit,
+        net_profit / nullif(family_net_profit, 0) as net_profit_share,
+        cost_to_serve,
+        cost_to_serve / customers as cost_to_serve_per_customer,
+        cost_to_serve / nullif(revenue, 0) as cost_to_serve_to_revenue_ratio,
+        avg_predicted_clv,
+        avg_cost_to_serve_budget,
+        coalesce(cost_to_serve / customers > avg_cost_to_serve_budget, false) as is_over_served,
+        valuable_customers,
+        under_served_valuable_customers
+    from family_totals
+
+)
+
+select * from final
