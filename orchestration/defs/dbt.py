@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
 from segmentation.config import PROJECT_DIR
@@ -35,6 +35,16 @@ if os.environ.get("DAGSTER_IS_DEV_CLI") or not dbt_project.manifest_path.exists(
     )
 
 
+class LayeredTranslator(DagsterDbtTranslator):
+    """Group dbt assets by project folder (staging, intermediate, marts) as the UI's lineage."""
+
+    def get_group_name(self, dbt_resource_props) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "seeds"
+        return fqn[1] if len(fqn) > 2 else super().get_group_name(dbt_resource_props)
+
+
 class DbtBuildConfig(dg.Config):
     """Run configuration: schedules set the review date; empty means dbt's defaults."""
 
@@ -42,7 +52,12 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, pool=WAREHOUSE_POOL)
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    pool=WAREHOUSE_POOL,
+    dagster_dbt_translator=LayeredTranslator(),
+)
 def warehouse_dbt_assets(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
