@@ -1,7 +1,8 @@
 """Entry point: `dagster dev -m orchestration.definitions` (see `make dev`).
 
 raw_tables (loader) -> dbt models (dbt tests as checks) -> GX suites (blocking checks)
--> published_warehouse (atomic swap of the file BI tools read).
+-> published_warehouse (atomic swap of the file BI tools read). The annual_review job,
+partitioned by fiscal year, freezes one year's segment review (orchestration/defs/reviews.py).
 """
 
 import dagster as dg
@@ -11,6 +12,7 @@ from orchestration.defs.ingestion import raw_tables
 from orchestration.defs.publish import build_published_warehouse
 from orchestration.defs.quality import build_quality_checks
 from orchestration.defs.resources import SegmentationResource
+from orchestration.defs.reviews import annual_review, annual_review_schedule
 from orchestration.defs.schedules import daily_refresh, landing_file_sensor, monthly_rolling_review, refresh_job
 
 dbt_keys = set(warehouse_dbt_assets.keys)
@@ -21,8 +23,8 @@ published_warehouse = build_published_warehouse(
 defs = dg.Definitions(
     assets=[raw_tables, warehouse_dbt_assets, published_warehouse],
     asset_checks=[build_quality_checks(dbt_keys)],
-    jobs=[refresh_job],
-    schedules=[daily_refresh, monthly_rolling_review],
+    jobs=[refresh_job, annual_review],
+    schedules=[daily_refresh, monthly_rolling_review, annual_review_schedule],
     sensors=[landing_file_sensor],
     resources={"segmentation": SegmentationResource(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,  # one process: the DuckDB file has one writer at a time

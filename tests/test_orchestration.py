@@ -35,7 +35,7 @@ def test_dbt_staging_models_depend_on_the_loader_assets() -> None:
 
 
 def test_schedules_and_sensor_are_registered_with_the_writer_tag() -> None:
-    assert {s.name for s in defs.schedules} >= {"daily_refresh", "monthly_rolling_review"}
+    assert {s.name for s in defs.schedules} >= {"daily_refresh", "monthly_rolling_review", "annual_review_schedule"}
     assert {s.name for s in defs.sensors} >= {"landing_file_sensor"}
     job = defs.resolve_job_def("refresh_warehouse")
     assert job.tags.get("segmentation/warehouse") == "writer"
@@ -89,3 +89,33 @@ def test_sensor_ignores_files_the_loader_would_ignore(tmp_path: Path, ignored: s
     resources = {"segmentation": SegmentationResource(landing_dir=str(landing))}
 
     assert isinstance(landing_file_sensor(dg.build_sensor_context(resources=resources)), dg.SkipReason)
+
+
+def test_annual_review_partitions_are_complete_fiscal_years() -> None:
+    job = defs.resolve_job_def("annual_review")
+    keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 22, tzinfo=dt.UTC))
+
+    assert keys == ["2023-01-01", "2024-01-01", "2025-01-01"], "FY2026 is not over yet"
+
+
+def test_yearly_schedule_reviews_the_fiscal_year_that_just_ended() -> None:
+    schedule = defs.resolve_schedule_def("annual_review_schedule")
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 5, tzinfo=dt.UTC))
+
+    (request,) = schedule.evaluate_tick(context).run_requests
+
+    assert request.partition_key == "2025-01-01"
+
+
+@pytest.mark.parametrize(
+    ("window_end", "review_date", "label"),
+    [
+        (dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.date(2024, 12, 31), "FY2024"),
+        (dt.datetime(2025, 7, 1, tzinfo=dt.UTC), dt.date(2025, 6, 30), "FY2025"),  # July fiscal years
+    ],
+)
+def test_a_fiscal_year_partition_reviews_its_last_day(window_end, review_date, label) -> None:
+    from orchestration.defs.reviews import fiscal_year_label, review_date_for
+
+    assert review_date_for(window_end) == review_date
+    assert fiscal_year_label(review_date) == label

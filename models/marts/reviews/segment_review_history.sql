@@ -1,0 +1,63 @@
+-- Every customer's segments at every review, one row per review_id and customer_id: value
+-- tier, lifecycle stage, churn risk, service level, routing queue, rolling-window net
+-- revenue and net profit, and predicted CLV, as dim_customer_segments had them at the
+-- review. Incremental: a run adds the review of int_review_identified and replaces that
+-- review's rows (all of them, so a customer no longer in the review disappears), and keeps
+-- every other review. Re-running a past review with the same vars reproduces its rows.
+--   duckdb, postgres: delete+insert keyed by review_id;
+--   other adapters: append, after a pre-hook deletes the review's rows (needs an adapter
+--   that supports delete, e.g. Delta tables on Spark; not tested here).
+-- No build timestamp is stored, so a rebuilt review is identical row for row.
+{%- set replaces_by_key = target.type in ['duckdb', 'postgres'] %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('delete+insert' if replaces_by_key else 'append'),
+    unique_key='review_id',
+    on_schema_change='fail',
+    pre_hook=([] if replaces_by_key else [
+        "{% if is_incremental() %}delete from {{ this }} where review_id in (select review_id from "
+        ~ "{{ ref('int_review_identified') }}){% endif %}"
+    ]),
+) }}
+
+with
+
+review as (
+
+    select * from {{ ref('int_review_identified') }}
+
+),
+
+customer_segments as (
+
+    select * from {{ ref('dim_customer_segments') }}
+
+),
+
+final as (
+
+    select
+        review.review_id,
+        review.review_type,
+        review.review_date,
+        review.fiscal_year_label,
+        customer_segments.customer_id,
+        customer_segments.tenure_band,
+        customer_segments.value_tier,
+        customer_segments.tier_rank as value_tier_rank,
+        customer_segments.value_score,
+        customer_segments.lifecycle_stage,
+        customer_segments.churn_risk,
+        customer_segments.effective_service_level,
+        customer_segments.routing_queue,
+        customer_segments.rolling_net_revenue,
+        customer_segments.rolling_net_profit,
+        customer_segments.historical_clv,
+        customer_segments.predicted_clv
+    from customer_segments
+    inner join review
+        on customer_segments.review_date = review.review_date
+
+)
+
+select * from final

@@ -1,0 +1,331 @@
+"""Segment reviews: review-keyed history, re-runs, migrations and point-in-time builds.
+
+Each test module works on copies of the session warehouse (named warehouse.duckdb:
+dbt-duckdb views name the catalog after the file) and runs dbt on the copy with the
+review vars, building only what the reviews need.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pytest
+
+from segmentation.config import Settings
+from segmentation.dbt_runner import run_dbt
+
+if TYPE_CHECKING:
+    from conftest import BuiltWarehouse
+
+pytestmark = pytest.mark.slow
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+FISCAL_YEAR_ENDS = {"annual-FY2023": "2023-12-31", "annual-FY2024": "2024-12-31", "annual-FY2025": "2025-12-31"}
+REVIEW_SELECTION = ["--select", "+segment_movers", "+segment_migrations", "--indirect-selection", "cautious"]
+HISTORY_COLUMNS = (
+    "review_id, review_type, review_date, fiscal_year_label, customer_id, tenure_band, value_tier,"
+    " value_tier_rank, value_score, lifecycle_stage, churn_risk, effective_service_level,"
+    " routing_queue, rolling_net_revenue, rolling_net_profit, historical_clv, predicted_clv"
+)
+
+
+def _copy_warehouse(source: Path, data_dir: Path) -> Settings:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    warehouse = data_dir / "warehouse.duckdb"
+    shutil.copyfile(source, warehouse)
+    return Settings.from_env(
+        {
+            "SEGMENTATION_PROJECT_DIR": str(PROJECT_DIR),
+            "SEGMENTATION_DATA_DIR": str(data_dir),
+            "SEGMENTATION_WAREHOUSE_PATH": str(warehouse),
+        }
+    )
+
+
+def _build_annual_review(settings: Settings, review_date: str) -> None:
+    review_vars = json.dumps({"review_type": "annual", "review_date": review_date})
+    run_dbt(["build", *REVIEW_SELECTION, "--vars", review_vars], settings)
+
+
+def _query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _history_rows(settings: Settings, review_id: str) -> list[tuple]:
+    return _query(
+        settings,
+        f"select {HISTORY_COLUMNS} from marts.segment_review_history where review_id = ? order by customer_id",
+        [review_id],
+    )
+
+
+def _assert_same_rows(actual: list[tuple], expected: list[tuple]) -> None:
+    """Row for row equality; doubles (predicted CLV from the Python model) to 1e-9 relative."""
+    assert len(actual) == len(expected)
+    for got, want in zip(actual, expected, strict=True):
+        for got_value, want_value in zip(got, want, strict=True):
+            if isinstance(want_value, float) and isinstance(got_value, float):
+                assert math.isclose(got_value, want_value, rel_tol=1e-9, abs_tol=1e-6), (got, want)
+            else:
+                assert got_value == want_value, (got, want)
+
+
+@dataclass(frozen=True)
+class AnnualReviews:
+    settings: Settings
+    fy2024_first_build: list[tuple]
+    counts_before_rerun: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def annual_reviews(built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory) -> AnnualReviews:
+    """FY2023, FY2024 and FY2025 built into one copy, then FY2024 built again."""
+    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("annual_reviews"))
+    for review_date in FISCAL_YEAR_ENDS.values():
+        _build_annual_review(settings, review_date)
+    fy2024_first_build = _history_rows(settings, "annual-FY2024")
+    counts = dict(_query(settings, "select review_id, count(*) from marts.segment_review_history group by review_id"))
+    _build_annual_review(settings, FISCAL_YEAR_ENDS["annual-FY2024"])
+    return AnnualReviews(settings, fy2024_first_build, counts)
+
+
+def test_each_annual_review_is_kept_in_the_history(annual_reviews: AnnualReviews) -> None:
+    reviews = _query(
+        annual_reviews.settings,
+        "select review_id, cast(review_date as varchar), count(*) from marts.segment_review_history"
+        " where review_type = 'annual' group by review_id, review_date order by review_id",
+    )
+    assert [(review_id, review_date) for review_id, review_date, _ in reviews] == list(FISCAL_YEAR_ENDS.items())
+    assert all(customers > 0 for _, _, customers in reviews)
+    duplicates = _query(
+        annual_reviews.settings,
+        "select review_id, customer_id from marts.segment_review_history"
+        " group by review_id, customer_id having count(*) > 1",
+    )
+    assert duplicates == []
+
+
+def test_reviews_are_chained_by_type(annual_reviews: AnnualReviews) -> None:
+    chain = _query(
+        annual_reviews.settings,
+        "select review_id, previous_review_id from marts.segment_reviews"
+        " where review_type = 'annual' order by review_date",
+    )
+    assert chain == [
+        ("annual-FY2023", None),
+        ("annual-FY2024", "annual-FY2023"),
+        ("annual-FY2025", "annual-FY2024"),
+    ]
+
+
+def test_migration_matrix_sums_to_the_customers_in_both_reviews(annual_reviews: AnnualReviews) -> None:
+    settings = annual_reviews.settings
+    in_both, only_later, only_earlier = _query(
+        settings,
+        """
+        with earlier as (
+            select customer_id from marts.segment_review_history where review_id = 'annual-FY2024'
+        ), later as (
+            select customer_id from marts.segment_review_history where review_id = 'annual-FY2025'
+        )
+        select
+            (select count(*) from earlier inner join later using (customer_id)),
+            (select count(*) from later where customer_id not in (select customer_id from earlier)),
+            (select count(*) from earlier where customer_id not in (select customer_id from later))
+        """,
+    )[0]
+    matrix = dict(
+        _query(
+            settings,
+            "select presence, sum(customers) from marts.segment_migrations"
+            " where from_review_id = 'annual-FY2024' and to_review_id = 'annual-FY2025' group by presence",
+        )
+    )
+    assert in_both > 0
+    assert matrix["both"] == in_both
+    assert matrix.get("new", 0) == only_later
+    assert matrix.get("gone", 0) == only_earlier
+    movers = _query(
+        settings,
+        "select direction, count(*) from marts.segment_movers where to_review_id = 'annual-FY2025' group by direction",
+    )
+    assert sum(count for _, count in movers) == in_both
+    assert {direction for direction, _ in movers} <= {"up", "down", "same"}
+
+
+def test_movers_explain_the_move_with_the_numbers(annual_reviews: AnnualReviews) -> None:
+    rows = _query(
+        annual_reviews.settings,
+        "select from_tier, to_tier, direction, from_tier_rank, to_tier_rank, reason from marts.segment_movers"
+        " where to_review_id = 'annual-FY2025' and direction <> 'same' limit 50",
+    )
+    assert rows
+    for from_tier, to_tier, direction, from_rank, to_rank, reason in rows:
+        assert direction == ("up" if to_rank < from_rank else "down")
+        assert reason.startswith(f"{from_tier} -> {to_tier}; rolling net profit ")
+        assert "predicted CLV" in reason
+
+
+def test_rerunning_a_past_review_reproduces_it_and_keeps_the_others(annual_reviews: AnnualReviews) -> None:
+    settings = annual_reviews.settings
+    _assert_same_rows(_history_rows(settings, "annual-FY2024"), annual_reviews.fy2024_first_build)
+    counts_after = dict(
+        _query(settings, "select review_id, count(*) from marts.segment_review_history group by review_id")
+    )
+    assert counts_after == annual_reviews.counts_before_rerun
+
+
+def _truncate_raw_to(settings: Settings, cutoff: str) -> None:
+    """Delete every raw fact dated after the cutoff: the warehouse as it was at the cutoff."""
+    after = f"date '{cutoff}' + interval 1 day"
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        late_orders = f"select order_id from raw.orders where ordered_at >= {after}"
+        con.execute(f"delete from raw.order_lines where order_id in ({late_orders})")
+        con.execute(f"delete from raw.orders where ordered_at >= {after}")
+        con.execute(f"delete from raw.support_tickets where opened_at >= {after}")
+        con.execute(f"delete from raw.service_contracts where start_date > date '{cutoff}'")
+        con.execute(f"delete from raw.acquisition_spend where spend_month > date '{cutoff}'")
+        con.execute(f"delete from raw.cost_rates where valid_from > date '{cutoff}'")
+        con.execute(f"delete from raw.customers where signup_date > date '{cutoff}'")
+        remaining = con.execute(f"select count(*) from raw.orders where ordered_at >= {after}").fetchone()[0]
+        assert remaining == 0
+    finally:
+        con.close()
+
+
+def test_an_annual_review_built_today_equals_the_one_built_at_the_review_date(
+    annual_reviews: AnnualReviews, built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Building the FY2024 review today gives the same result as building it at the end of
+    FY2024 from the same data (later orders, tickets, contracts and customers removed)."""
+    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("fy2024_at_year_end"))
+    _truncate_raw_to(settings, "2024-12-31")
+    _build_annual_review(settings, "2024-12-31")
+    at_year_end = _history_rows(settings, "annual-FY2024")
+    assert at_year_end
+    _assert_same_rows(_history_rows(annual_reviews.settings, "annual-FY2024"), at_year_end)
+
+
+SNAPSHOT_STATE = (
+    "select customer_id, cast(dbt_valid_from as date), cast(dbt_valid_to as date), value_tier,"
+    " effective_service_level, routing_queue from snapshots.customer_segment_snapshot"
+    " order by customer_id, dbt_valid_from"
+)
+
+
+def _build_rolling_snapshot(settings: Settings, review_date: str) -> None:
+    review_vars = json.dumps({"review_type": "rolling", "review_date": review_date})
+    run_dbt(
+        ["build", "--select", "+customer_segment_snapshot", "--indirect-selection", "cautious", "--vars", review_vars],
+        settings,
+    )
+
+
+def test_the_snapshot_keeps_one_version_per_change_dated_by_review(
+    built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("snapshot"))
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("drop table if exists snapshots.customer_segment_snapshot")
+    con.close()
+    _build_rolling_snapshot(settings, "2024-12-31")
+    _build_rolling_snapshot(settings, "2025-12-31")
+    after_2025 = _query(settings, SNAPSHOT_STATE)
+    current = {row[0]: row[3:] for row in after_2025 if row[2] is None}
+    assignment = {
+        row[0]: row[1:]
+        for row in _query(
+            settings,
+            "select customer_id, value_tier, effective_service_level, routing_queue"
+            " from marts.customer_service_assignment",
+        )
+    }
+    assert current == assignment
+    assert {str(row[1]) for row in after_2025} == {"2024-12-31", "2025-12-31"}
+    assert {str(row[2]) for row in after_2025 if row[2] is not None} == {"2025-12-31"}
+    closed = [row for row in after_2025 if row[2] is not None]
+    assert closed, "some customers changed tier or service between the two reviews"
+    # re-running an older review does not rewrite the history
+    _build_rolling_snapshot(settings, "2024-12-31")
+    assert _query(settings, SNAPSHOT_STATE) == after_2025
+
+
+FACT_STATE = {
+    "fct_order_lines": "select * from marts.fct_order_lines order by order_line_id",
+    "fct_support_tickets": "select * from marts.fct_support_tickets order by ticket_id",
+}
+FACT_SELECTION = ["--select", "fct_order_lines", "fct_support_tickets", "--indirect-selection", "cautious"]
+FACT_SELECTION_WITH_PARENTS = [
+    "--select",
+    "+fct_order_lines",
+    "+fct_support_tickets",
+    "--indirect-selection",
+    "cautious",
+]
+
+
+def test_incremental_facts_with_new_and_late_rows_equal_a_full_refresh(
+    built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("incremental_facts"))
+    # Hold back the last month (new data) and a few orders and tickets 5-10 days older than
+    # the cut (late data, inside the 14-day lookback), as if not loaded yet.
+    held_orders = (
+        "select order_id from raw.orders where ordered_at >= timestamp '2025-12-01'"
+        " or (ordered_at >= timestamp '2025-11-20' and ordered_at < timestamp '2025-11-26'"
+        " and hash(order_id) % 3 = 0)"
+    )
+    held_tickets = (
+        "select ticket_id from raw.support_tickets where opened_at >= timestamp '2025-12-01'"
+        " or (opened_at >= timestamp '2025-11-20' and opened_at < timestamp '2025-11-26'"
+        " and hash(ticket_id) % 3 = 0)"
+    )
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute(f"create table main.held_orders as select * from raw.orders where order_id in ({held_orders})")
+        con.execute(
+            "create table main.held_order_lines as select * from raw.order_lines"
+            " where order_id in (select order_id from main.held_orders)"
+        )
+        con.execute(
+            f"create table main.held_tickets as select * from raw.support_tickets where ticket_id in ({held_tickets})"
+        )
+        late = con.execute(
+            "select count(*) from main.held_orders where ordered_at < timestamp '2025-12-01'"
+        ).fetchone()[0]
+        assert late > 0
+        con.execute("delete from raw.order_lines where order_id in (select order_id from main.held_orders)")
+        con.execute("delete from raw.orders where order_id in (select order_id from main.held_orders)")
+        con.execute("delete from raw.support_tickets where ticket_id in (select ticket_id from main.held_tickets)")
+    finally:
+        con.close()
+    run_dbt(["build", *FACT_SELECTION_WITH_PARENTS, "--full-refresh"], settings)
+
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute("insert into raw.orders select * from main.held_orders")
+        con.execute("insert into raw.order_lines select * from main.held_order_lines")
+        con.execute("insert into raw.support_tickets select * from main.held_tickets")
+    finally:
+        con.close()
+    run_dbt(["build", *FACT_SELECTION_WITH_PARENTS], settings)
+    incremental = {name: _query(settings, sql) for name, sql in FACT_STATE.items()}
+    run_dbt(["build", *FACT_SELECTION, "--full-refresh"], settings)
+    full_refresh = {name: _query(settings, sql) for name, sql in FACT_STATE.items()}
+
+    for name in FACT_STATE:
+        assert incremental[name] == full_refresh[name], name
+    held_lines = _query(settings, "select count(*) from main.held_order_lines")[0][0]
+    assert held_lines > 0
+    assert len(incremental["fct_order_lines"]) > held_lines
