@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
+from conftest import (
+    FISCAL_YEAR_ENDS,
+    AnnualReviews,
+    _build_annual_review,
+    _copy_warehouse,
+    _history_rows,
+    _query,
+)
 
 from segmentation.config import Settings
 from segmentation.dbt_runner import run_dbt
@@ -26,47 +32,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-FISCAL_YEAR_ENDS = {"annual-FY2023": "2023-12-31", "annual-FY2024": "2024-12-31", "annual-FY2025": "2025-12-31"}
-REVIEW_SELECTION = ["--select", "+segment_movers", "+segment_migrations", "--indirect-selection", "cautious"]
-HISTORY_COLUMNS = (
-    "review_id, review_type, review_date, fiscal_year_label, customer_id, tenure_band, value_tier,"
-    " value_tier_rank, value_score, lifecycle_stage, churn_risk, effective_service_level,"
-    " routing_queue, rolling_net_revenue, rolling_net_profit, historical_clv, predicted_clv"
-)
-
-
-def _copy_warehouse(source: Path, data_dir: Path) -> Settings:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    warehouse = data_dir / "warehouse.duckdb"
-    shutil.copyfile(source, warehouse)
-    return Settings.from_env(
-        {
-            "SEGMENTATION_PROJECT_DIR": str(PROJECT_DIR),
-            "SEGMENTATION_DATA_DIR": str(data_dir),
-            "SEGMENTATION_WAREHOUSE_PATH": str(warehouse),
-        }
-    )
-
-
-def _build_annual_review(settings: Settings, review_date: str) -> None:
-    review_vars = json.dumps({"review_type": "annual", "review_date": review_date})
-    run_dbt(["build", *REVIEW_SELECTION, "--vars", review_vars], settings)
-
-
-def _query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def _history_rows(settings: Settings, review_id: str) -> list[tuple]:
-    return _query(
-        settings,
-        f"select {HISTORY_COLUMNS} from marts.segment_review_history where review_id = ? order by customer_id",
-        [review_id],
-    )
 
 
 def _assert_same_rows(actual: list[tuple], expected: list[tuple]) -> None:
@@ -78,25 +43,6 @@ def _assert_same_rows(actual: list[tuple], expected: list[tuple]) -> None:
                 assert math.isclose(got_value, want_value, rel_tol=1e-9, abs_tol=1e-6), (got, want)
             else:
                 assert got_value == want_value, (got, want)
-
-
-@dataclass(frozen=True)
-class AnnualReviews:
-    settings: Settings
-    fy2024_first_build: list[tuple]
-    counts_before_rerun: dict[str, int]
-
-
-@pytest.fixture(scope="module")
-def annual_reviews(built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory) -> AnnualReviews:
-    """FY2023, FY2024 and FY2025 built into one copy, then FY2024 built again."""
-    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("annual_reviews"))
-    for review_date in FISCAL_YEAR_ENDS.values():
-        _build_annual_review(settings, review_date)
-    fy2024_first_build = _history_rows(settings, "annual-FY2024")
-    counts = dict(_query(settings, "select review_id, count(*) from marts.segment_review_history group by review_id"))
-    _build_annual_review(settings, FISCAL_YEAR_ENDS["annual-FY2024"])
-    return AnnualReviews(settings, fy2024_first_build, counts)
 
 
 def test_each_annual_review_is_kept_in_the_history(annual_reviews: AnnualReviews) -> None:
