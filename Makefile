@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir .
 
-.PHONY: help setup run dev test bench lint docs contract expectations clean
+.PHONY: help setup run dev test bench lint docs report contract expectations clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ lint: setup  ## ruff and sqlfluff
 
 docs: setup  ## generate dbt docs into target/ (browse with: .venv/bin/dbt docs serve --profiles-dir .)
 	$(DBT) docs generate $(DBT_FLAGS)
+
+report: setup  ## write the HTML report of the published review to data/reports/
+	$(BIN)/segmentation report
 
 contract: setup  ## regenerate docs/data_contract.md from the dbt source YAML
 	$(BIN)/segmentation contract --write docs/data_contract.md

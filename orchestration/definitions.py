@@ -1,12 +1,14 @@
 """Entry point: `dagster dev -m orchestration.definitions` (see `make dev`).
 
 raw_tables (loader) -> dbt models (dbt tests as checks) -> GX suites (blocking checks)
--> published_warehouse (atomic swap of the file BI tools read). The annual_review job,
+-> published_warehouse (atomic swap of the file BI tools read) -> bi_parquet_export and
+review_report (both read the published file only). The annual_review job,
 partitioned by fiscal year, freezes one year's segment review (orchestration/defs/reviews.py).
 """
 
 import dagster as dg
 
+from orchestration.defs.bi import bi_parquet_export, review_report
 from orchestration.defs.dbt import dbt_resource, warehouse_dbt_assets
 from orchestration.defs.ingestion import raw_tables
 from orchestration.defs.publish import build_published_warehouse
@@ -21,7 +23,7 @@ published_warehouse = build_published_warehouse(
 )
 
 defs = dg.Definitions(
-    assets=[raw_tables, warehouse_dbt_assets, published_warehouse],
+    assets=[raw_tables, warehouse_dbt_assets, published_warehouse, bi_parquet_export, review_report],
     asset_checks=[build_quality_checks(dbt_keys)],
     jobs=[refresh_job, annual_review],
     schedules=[daily_refresh, monthly_rolling_review, annual_review_schedule],

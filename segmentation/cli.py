@@ -80,7 +80,21 @@ def _parser() -> argparse.ArgumentParser:
     _generator_options(run)
     run.add_argument("--regenerate", action="store_true",
                      help="replace the sample data and start from a new warehouse file")
+    run.add_argument("--previous-review-months", type=int, default=12,
+                     help="on a warehouse without reviews, first build the rolling review this many "
+                     "months before the latest order, so the report can show migrations (0: don't; "
+                     "default: 12)")
     run.set_defaults(handler=_run)
+
+    report = sub.add_parser(
+        "report",
+        help="write the HTML report of the published review (charts, links to dbt and GX docs)",
+        description="Write a self-contained HTML report of the review in the published warehouse "
+        "to SEGMENTATION_REPORTS_DIR (./data/reports): segment mix, service allocation, whale "
+        "curve, cost to serve vs contribution, tier migrations, CLV distribution and CLV model "
+        "diagnostics. Reads only the published file, so it can run while a build is running.",
+    )
+    report.set_defaults(handler=_report)
 
     validate = sub.add_parser(
         "validate",
@@ -188,7 +202,13 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.generate import generate
     from segmentation.load import load_landing
-    from segmentation.pipeline import build_validate_publish
+    from segmentation.pipeline import (
+        build_previous_review,
+        build_validate_publish,
+        generate_dbt_docs,
+        has_review_history,
+    )
+    from segmentation.report import write_report
     from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
@@ -207,9 +227,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "
           f"{len(report.files) - len(loaded)} file(s) already loaded")
-    print("[3/4] dbt build, then the data-quality gate")
+    if args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
+        print(f"[3/5] building the review of {args.previous_review_months} months ago (to compare with)")
+        build_previous_review(settings, args.previous_review_months)
+    else:
+        print("[3/5] the warehouse already holds a review to compare with")
+    print("[4/5] dbt build, then the data-quality gate, publish and Parquet export")
     result = build_validate_publish(settings, progress=_progress)
-    print("[4/4] summary")
+    report = None
+    if result.published:
+        _progress("dbt docs generate")
+        dbt_docs = generate_dbt_docs(settings)
+        report = write_report(settings.published_path, settings.reports_dir,
+                              dbt_docs=dbt_docs, gx_docs=result.docs_index)
+    print("[5/5] summary")
     print()
     if result.dbt_invocation_id or result.quality is not None:
         print(warehouse_summary(settings.warehouse_path))
@@ -219,10 +250,35 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"working warehouse:   {settings.warehouse_path}")
     if result.published:
         print(f"published warehouse: {result.published_path}  (BI tools: open read-only)")
+    if result.export is not None:
+        print(f"Parquet export:      {result.export.current}  (one folder per mart, partitioned by review)")
     if result.docs_index:
         print(f"GX Data Docs:        {result.docs_index}")
+    if report is not None:
+        print(f"dbt docs:            {dbt_docs}  (or: .venv/bin/dbt docs serve --profiles-dir .)")
+        print(f"report:              {report.path}")
     print(f"done in {time.monotonic() - started:.0f}s")
     return 0 if result.published else 1
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.report import ReportError, write_report
+
+    dbt_docs = settings.project_dir / "target" / "index.html"
+    gx_docs = settings.project_dir / "expectations" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    try:
+        result = write_report(
+            settings.published_path, settings.reports_dir,
+            dbt_docs=dbt_docs if dbt_docs.is_file() else None,
+            gx_docs=gx_docs if gx_docs.is_file() else None,
+        )
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(f"note: {note}")
+    print(result.summary())
+    return 0
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:

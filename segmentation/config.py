@@ -24,12 +24,17 @@ class Settings:
     ground_truth_dir: Path
     warehouse_path: Path
     published_path: Path
+    parquet_dir: Path
+    reports_dir: Path
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         project_dir = Path(env.get("SEGMENTATION_PROJECT_DIR", PROJECT_DIR)).resolve()
         data_dir = _path(env, "SEGMENTATION_DATA_DIR", project_dir / "data", project_dir)
+        published_path = _path(
+            env, "SEGMENTATION_PUBLISHED_PATH", data_dir / "published" / "warehouse.duckdb", project_dir
+        )
         return cls(
             project_dir=project_dir,
             data_dir=data_dir,
@@ -40,9 +45,9 @@ class Settings:
             warehouse_path=_path(
                 env, "SEGMENTATION_WAREHOUSE_PATH", data_dir / "warehouse.duckdb", project_dir
             ),
-            published_path=_path(
-                env, "SEGMENTATION_PUBLISHED_PATH", data_dir / "published" / "warehouse.duckdb", project_dir
-            ),
+            published_path=published_path,
+            parquet_dir=_path(env, "SEGMENTATION_PARQUET_DIR", published_path.parent / "parquet", project_dir),
+            reports_dir=_path(env, "SEGMENTATION_REPORTS_DIR", data_dir / "reports", project_dir),
         )
 
     def dbt_env(self) -> dict[str, str]:

@@ -5,7 +5,8 @@
 2. The data-quality gate (`segmentation.quality.validate_warehouse`). A failed critical
    check blocks; warnings are reported.
 3. Publish (`segmentation.publish.publish`) the BI-facing schemas to the published file,
-   atomically.
+   atomically, then export the BI marts from it as Parquet partitioned by review
+   (`segmentation.export.export_parquet`, next to the published file).
 
 When blocked, the published file is not touched and the working file is kept for
 inspection; the result lists the reasons.
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from segmentation.config import Settings
+from segmentation.export import ExportResult, export_parquet
 from segmentation.publish import BI_SCHEMAS, PublishResult, publish
 from segmentation.quality import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
 from segmentation.suites import SuiteSpec
@@ -33,6 +35,7 @@ class PipelineResult:
     reasons: list[str] = field(default_factory=list)
     quality: QualityReport | None = None
     publish: PublishResult | None = None
+    export: ExportResult | None = None
     dbt_invocation_id: str | None = None
     seconds: float = 0.0
 
@@ -50,6 +53,8 @@ class PipelineResult:
             lines += [self.quality.summary(), ""]
         if self.published and self.publish is not None:
             lines.append(self.publish.summary())
+            if self.export is not None:
+                lines.append(self.export.summary())
         else:
             lines.append(f"BLOCKED: {self.published_path} was not changed")
             if self.quality is None:
@@ -131,6 +136,9 @@ def build_validate_publish(
         },
     )
     result.status = "published"
+    if target == settings.published_path:
+        say(f"exporting the BI marts as Parquet to {settings.parquet_dir}")
+        result.export = export_parquet(target, settings.parquet_dir)
     result.seconds = time.monotonic() - started
     return result
 
@@ -142,3 +150,49 @@ def _dbt_invocation_id() -> str | None:
     except ImportError:
         return None
     return get_invocation_id()
+
+
+REVIEW_SELECTION = ("--select", "+segment_movers", "+segment_migrations", "--indirect-selection", "cautious")
+
+
+def has_review_history(warehouse_path: Path) -> bool:
+    """True when the working warehouse already holds at least one segment review."""
+    import duckdb
+
+    if not Path(warehouse_path).is_file():
+        return False
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        return con.execute("select count(*) from marts.segment_reviews").fetchone()[0] > 0
+    except duckdb.CatalogException:
+        return False
+    finally:
+        con.close()
+
+
+def build_previous_review(settings: Settings, months_before_latest: int) -> None:
+    """Build the rolling review `months_before_latest` months before the latest order date.
+
+    Only the review models and what they need are built (the selection the annual review
+    job uses); the history keeps that review, so the next full build has two reviews to
+    compare (segment_migrations, segment_movers, the report's migration heatmap).
+    """
+    import json
+
+    from segmentation.dbt_runner import run_dbt
+
+    review_vars = json.dumps({"review_months_before_latest": months_before_latest})
+    run_dbt(["build", *REVIEW_SELECTION, "--vars", review_vars], settings)
+
+
+def generate_dbt_docs(settings: Settings) -> Path:
+    """`dbt docs generate` against the working warehouse; returns target/index.html."""
+    import os
+
+    from segmentation.dbt_runner import run_dbt
+
+    run_dbt(["docs", "generate"], settings)
+    target = Path(os.environ.get("DBT_TARGET_PATH", settings.project_dir / "target"))
+    if not target.is_absolute():
+        target = settings.project_dir / target
+    return target / "index.html"

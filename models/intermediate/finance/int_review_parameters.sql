@@ -1,8 +1,10 @@
 -- The one row of review parameters every finance model cross joins: the review date
--- (dbt var review_date, or the latest clean order date when the var is null), the start of
+-- (dbt var review_date, or the latest clean order date when the var is null, less var
+-- review_months_before_latest months, e.g. 12 for "the review of a year ago"), the start of
 -- the rolling window ending on it, the fiscal-year start month and the reporting currency.
 -- Nothing dated after review_date is counted anywhere downstream.
 {%- set review_date_var = var('review_date', none) %}
+{%- set months_before_latest = var('review_months_before_latest', 0) | int %}
 {%- set rolling_window_months = var('rolling_window_months', 12) | int %}
 {%- set fiscal_year_start_month = var('fiscal_year_start_month', 1) | int %}
 {%- if rolling_window_months < 1 %}
@@ -32,8 +34,13 @@ resolved as (
 
     select
         {% if review_date_var is none or review_date_var | string | trim == '' -%}
+        {%- if months_before_latest == 0 %}
         latest_order_date as review_date,
         'latest_clean_order_date' as review_date_source,
+        {%- else %}
+        cast({{ dbt.dateadd('month', -months_before_latest, 'latest_order_date') }} as date) as review_date,
+        'latest_clean_order_date_less_{{ months_before_latest }}_months' as review_date_source,
+        {%- endif %}
         {%- else -%}
         cast('{{ review_date_var }}' as date) as review_date,
         'var' as review_date_source,

@@ -23,8 +23,8 @@ final as (
     select
         lifetime.customer_id,
         lifetime.review_date,
-        lifetime.net_profit as historical_clv,
-        lifetime.gross_margin as historical_gross_margin,
+        {{ as_money('lifetime.net_profit') }} as historical_clv,
+        {{ as_money('lifetime.gross_margin') }} as historical_gross_margin,
         predicted.customer_id is not null as has_completed_purchase,
         coalesce(predicted.frequency, 0) as frequency,
         predicted.recency_weeks,

@@ -44,11 +44,11 @@ final as (
         period_end,
         review_date,
         customer_id,
-        net_profit,
+        {{ as_money('net_profit') }} as net_profit,
         profit_rank,
         customers,
-        cumulative_net_profit,
-        total_net_profit,
+        {{ as_money('cumulative_net_profit') }} as cumulative_net_profit,
+        {{ as_money('total_net_profit') }} as total_net_profit,
         1.0 * profit_rank / customers as cumulative_customer_share,
         cumulative_net_profit / nullif(total_net_profit, 0) as cumulative_profit_share
     from ranked

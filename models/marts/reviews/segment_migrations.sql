@@ -115,8 +115,8 @@ final as (
             else 'same'
         end as direction,
         count(*) as customers,
-        sum(revenue) as revenue,
-        sum(previous_revenue) as previous_revenue
+        {{ as_money('sum(revenue)') }} as revenue,
+        {{ as_money('sum(previous_revenue)') }} as previous_revenue
     from transitions
     group by
         review_type,

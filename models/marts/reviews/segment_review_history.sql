@@ -50,9 +50,16 @@ final as (
         customer_segments.churn_risk,
         customer_segments.effective_service_level,
         customer_segments.routing_queue,
-        customer_segments.rolling_net_revenue,
-        customer_segments.rolling_net_profit,
-        customer_segments.historical_clv,
+        {{ as_money('customer_segments.rolling_net_revenue') }} as rolling_net_revenue,
+        {{ as_money('customer_segments.rolling_gross_margin') }} as rolling_gross_margin,
+        {{ as_money('customer_segments.rolling_cost_to_serve') }} as rolling_cost_to_serve,
+        {{ as_money('customer_segments.rolling_net_profit') }} as rolling_net_profit,
+        -- the customer's share of the review's net profit: summed over any group of
+        -- customers it gives the group's share of profit (the semantic layer's
+        -- share_of_profit), which a metric over sums alone cannot express
+        customer_segments.rolling_net_profit
+            / nullif(sum(customer_segments.rolling_net_profit) over (), 0) as rolling_net_profit_share,
+        {{ as_money('customer_segments.historical_clv') }} as historical_clv,
         customer_segments.predicted_clv
     from customer_segments
     inner join review

@@ -39,8 +39,8 @@ final as (
         lag(review_date) over (partition by review_type order by review_date, review_id) as previous_review_date,
         row_number() over (partition by review_type order by review_date, review_id) as review_sequence,
         customers,
-        rolling_net_revenue,
-        rolling_net_profit,
+        {{ as_money('rolling_net_revenue') }} as rolling_net_revenue,
+        {{ as_money('rolling_net_profit') }} as rolling_net_profit,
         predicted_clv
     from reviews
 

@@ -1,6 +1,7 @@
 -- One row per customer with activity, as of the review date, for BI: the value tier and
 -- why, every needs segment, the service assignment, the look-alike score and the next
--- best action. No personal data (no names, no emails, no account manager ids).
+-- best action. No personal data (no names, no emails, no account manager ids); the
+-- contact key is a salted hash of the email (int_customer_contact_keys).
 with
 
 profiles as (
@@ -39,10 +40,17 @@ next_best_actions as (
 
 ),
 
+contact_keys as (
+
+    select * from {{ ref('int_customer_contact_keys') }}
+
+),
+
 final as (
 
     select
         value_tiers.customer_id,
+        contact_keys.contact_key,
         value_tiers.review_date,
         profiles.signup_date,
         profiles.tenure_months,
@@ -70,12 +78,12 @@ final as (
         profiles.region,
         needs.service_plan,
         profiles.has_account_manager,
-        profiles.historical_clv,
+        {{ as_money('profiles.historical_clv') }} as historical_clv,
         profiles.predicted_clv,
-        profiles.rolling_net_revenue,
-        profiles.rolling_gross_margin,
-        profiles.rolling_cost_to_serve,
-        profiles.rolling_net_profit,
+        {{ as_money('profiles.rolling_net_revenue') }} as rolling_net_revenue,
+        {{ as_money('profiles.rolling_gross_margin') }} as rolling_gross_margin,
+        {{ as_money('profiles.rolling_cost_to_serve') }} as rolling_cost_to_serve,
+        {{ as_money('profiles.rolling_net_profit') }} as rolling_net_profit,
         profiles.rolling_mean_csat,
         assignments.effective_service_level,
         assignments.routing_queue,
@@ -100,6 +108,8 @@ final as (
         on value_tiers.customer_id = next_best_actions.customer_id
     left join lookalikes
         on value_tiers.customer_id = lookalikes.customer_id
+    left join contact_keys
+        on value_tiers.customer_id = contact_keys.customer_id
 
 )
 
