@@ -6,13 +6,15 @@ edits, next best action) and the singular tests tests/dbt/assert_segment_*.sql; 
 here are the properties of the whole sample, including agreement with the generator's
 latent value classes (ground_truth/customers.csv).
 
-Agreement with the latent classes: value tiers rank customers by contribution per year
-within their tenure band (models/marts/segments/_segments__docs.md). Measured on this
-sample (3,000 customers, seed 20_251_231): 0.899 over all customers and 0.941 over the
-customers with at least a year of tenure (0.905 and 0.929 on seed 42). A customer's first
-weeks say little about its class (0.67 agreement in the first three months), so >= 90% over
-all customers is not reached with a margin; the tests assert >= 90% for customers with a
-year of tenure and the documented floor ALL_CUSTOMERS_AGREEMENT_FLOOR over everyone.
+Agreement with the latent classes: value tiers rank customers within their tenure band by
+contribution per year, weighted for new customers with the prior of established customers
+of the same service plan, size group and acquisition channel
+(models/marts/segments/_segments__docs.md). Measured on this sample (3,000 customers, seed
+20_251_231): 0.913 over all customers, 0.943 over the customers with at least a year of
+tenure and 0.75 in the first three months (0.899 / 0.941 / 0.66 without the prior). Other
+seeds, all / >= 1 year / < 3 months: 42 0.911 / 0.934 / 0.76, 7 0.916 / 0.944 / 0.76,
+11 0.915 / 0.951 / 0.74. The tests assert >= 90% over everyone and over the customers with
+a year of tenure.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ NEEDS_FAMILIES = {
     "firmographic_group",
     "service_plan",
 }
-MATURE_CUSTOMERS_AGREEMENT = 0.90  # customers with >= 365 days of tenure (measured 0.941)
-ALL_CUSTOMERS_AGREEMENT_FLOOR = 0.88  # every tiered customer (measured 0.899)
+MATURE_CUSTOMERS_AGREEMENT = 0.90  # customers with >= 365 days of tenure (measured 0.943)
+ALL_CUSTOMERS_AGREEMENT = 0.90  # every tiered customer (measured 0.913)
 MATURE_TENURE_DAYS = 365
 SHARE_TOLERANCE = 1e-6
 
@@ -106,7 +108,9 @@ def test_at_least_four_value_tiers_are_non_empty_and_the_mix_follows_the_rules(t
     assert sum(count > 0 for count in mix.values()) >= 4, f"tier mix {mix}"
     total = sum(mix.values())
     # Seed value_tier_rules: top 5% / next 15% / next 30% of each tenure band; the
-    # unprofitable tier is whoever has a negative score (the sample has ~6.5% negative).
+    # unprofitable tier is whoever has a negative score (~6.5% of the sample is latent
+    # negative; ~5.5% score negative once new customers' small losses are weighted with
+    # their prior).
     assert 0.04 <= mix["platinum"] / total <= 0.06
     assert 0.13 <= mix["gold"] / total <= 0.17
     assert 0.27 <= mix["silver"] / total <= 0.33
@@ -119,10 +123,11 @@ def test_value_tiers_agree_with_the_generators_latent_value_classes(tiers, laten
     everyone = agreement([(tier, latent) for tier, latent, _ in pairs])
     mature = agreement([(tier, latent) for tier, latent, days in pairs if days >= MATURE_TENURE_DAYS])
     assert mature >= MATURE_CUSTOMERS_AGREEMENT, f"agreement {mature:.3f} for customers with >= 1 year"
-    assert everyone >= ALL_CUSTOMERS_AGREEMENT_FLOOR, f"agreement {everyone:.3f} over all customers"
+    assert everyone >= ALL_CUSTOMERS_AGREEMENT, f"agreement {everyone:.3f} over all customers"
 
 
-def test_unprofitable_tier_is_exactly_the_customers_with_negative_contribution(warehouse) -> None:
+def test_unprofitable_tier_is_exactly_the_customers_with_a_negative_value_score(warehouse) -> None:
+    """The value score: contribution per year, weighted with its prior while the customer is new."""
     rows = warehouse.query(
         """
         SELECT value_tier = 'unprofitable', value_score < 0, count(*)

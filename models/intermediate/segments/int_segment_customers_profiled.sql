@@ -4,12 +4,14 @@
 -- rolling-window profitability, CLV, purchase recency, support behaviour and product
 -- adoption. Only facts dated on or before the review date are used.
 --
--- value_score, the number value tiers rank on: the customer's contribution per year,
+-- observed_value_score, the customer's own contribution per year so far,
 --   (gross margin - customer-driven cost to serve) / max(tenure in years, var
 --   segment_value_min_tenure_years). Customer-driven cost to serve is support,
 --   escalations, returns and expedited orders; account management and acquisition are
 --   left out because they are our decisions, not the customer's behaviour (account
 --   management is an entitlement the tier itself grants; acquisition is sunk).
+--   int_segment_value_tiers_assigned weights it with a prior into the value_score tiers
+--   rank on.
 {%- set min_tenure_years = var('segment_value_min_tenure_years', 0.25) %}
 {%- set clv_horizon = var('segment_clv_horizon_months', 36) | int %}
 {%- set rolling_period_type = 'rolling_' ~ (var('rolling_window_months', 12) | int) ~ 'm' %}
@@ -86,6 +88,7 @@ clean_customers as (
 
     select
         customer_id,
+        acquisition_channel,
         industry,
         company_size_band,
         region,
@@ -174,6 +177,7 @@ joined as (
         lifetime_profitability.tenure_days,
         lifetime_profitability.tenure_days * 12.0 / 365.25 as tenure_months,
         lifetime_profitability.tenure_days / 365.25 as tenure_years,
+        clean_customers.acquisition_channel,
         clean_customers.industry,
         clean_customers.company_size_band,
         coalesce(size_band_groups.size_group, 'unknown') as size_group,
@@ -268,7 +272,7 @@ final as (
 
     select
         scored.*,
-        lifetime_contribution / value_score_years as value_score
+        lifetime_contribution / value_score_years as observed_value_score
     from scored
 
 )
