@@ -50,8 +50,10 @@ def sha256(path: Path) -> str:
 
 
 def leftovers(published: Path) -> list[str]:
-    """Anything next to the published file that should not be there (.wal, temp files)."""
-    return sorted(p.name for p in published.parent.iterdir() if p.name != published.name)
+    """Anything next to the published file that should not be there (.wal, temp files).
+
+    The Parquet export (`parquet/`, written after a publish) belongs there."""
+    return sorted(p.name for p in published.parent.iterdir() if p.name not in {published.name, "parquet"})
 
 
 def schemas_of(path: Path) -> dict[str, set[str]]:
@@ -107,6 +109,8 @@ def test_a_clean_build_is_published_without_the_pii_schemas(
     assert checks == len(result.quality.checks) and warnings == len(result.quality.warnings)
     assert profitability_rows == result.publish.tables["marts.customer_profitability"] > 0
     assert leftovers(target) == []
+    assert result.export is not None and result.export.current == settings.parquet_dir / "current"
+    assert result.export.tables["customer_profitability"] == profitability_rows
 
 
 def test_a_blocking_failure_leaves_the_published_file_untouched(
