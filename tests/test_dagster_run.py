@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,11 +46,11 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path)
         yield Settings.from_env()
 
 
-def run_refresh() -> dg.ExecuteInProcessResult:
+def run_refresh(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("refresh_warehouse")
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return job.execute_in_process(instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
 
 def check_results(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
@@ -65,8 +66,13 @@ def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def first_run(tiny_data: Settings) -> dg.ExecuteInProcessResult:
-    return run_refresh()
+def first_instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_data: Settings, first_instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return run_refresh(first_instance)
 
 
 def test_the_whole_graph_materializes_and_publishes(first_run: dg.ExecuteInProcessResult, tiny_data: Settings):
@@ -77,6 +83,15 @@ def test_the_whole_graph_materializes_and_publishes(first_run: dg.ExecuteInProce
     gx = {name: c for name, c in checks.items() if name.startswith("gx_")}
     assert len(gx) > 20 and all(c.passed or c.severity == dg.AssetCheckSeverity.WARN for c in gx.values())
     assert tiny_data.published_path.is_file()
+
+
+def test_dbt_runs_without_an_in_process_adapter_warning(
+    first_run: dg.ExecuteInProcessResult, first_instance: dg.DagsterInstance
+):
+    """The dbt resource skips dagster-dbt's in-process adapter (orchestration/defs/dagster_dbt_light.py)."""
+    logs = first_instance.all_logs(first_run.run_id)
+    assert any(e.step_key == "warehouse_dbt_assets" for e in logs), "the dbt step's logs should be here"
+    assert not [e.user_message for e in logs if e.level >= logging.WARNING and "adapter" in e.user_message]
 
 
 def test_a_failing_blocking_check_stops_the_publish(first_run: dg.ExecuteInProcessResult, tiny_data: Settings):

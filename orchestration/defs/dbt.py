@@ -9,8 +9,14 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.defs.dagster_dbt_light import (
+    DagsterDbtTranslator,
+    DbtCliResource,
+    DbtProject,
+    SubprocessDbtCliResource,
+    dbt_assets,
+)
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
 from segmentation.config import PROJECT_DIR
 
@@ -76,4 +82,6 @@ def warehouse_dbt_assets(
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
+    return SubprocessDbtCliResource(
+        project_dir=dbt_project, profiles_dir=str(PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+    )

@@ -3,7 +3,8 @@
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
-from segmentation.publish import BI_SCHEMAS, publish
+
+# segmentation.publish (and DuckDB with it) is imported when the asset runs.
 
 
 def build_published_warehouse(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -17,6 +18,8 @@ def build_published_warehouse(upstream: list[dg.AssetKey]) -> dg.AssetsDefinitio
         "Runs only when every blocking check upstream (dbt tests, GX suites) passed in this run.",
     )
     def published_warehouse(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
+        from segmentation.publish import BI_SCHEMAS, publish
+
         settings = segmentation.settings()
         result = publish(settings.warehouse_path, settings.published_path, BI_SCHEMAS)
         context.log.info(result.summary())

@@ -16,8 +16,8 @@ import json
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
+from orchestration.defs.dagster_dbt_light import DbtCliResource
 from orchestration.defs.dbt import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, WAREHOUSE_WRITER_TAG, SegmentationResource
 
