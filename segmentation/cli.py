@@ -264,13 +264,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.report import ReportError, write_report
 
-    dbt_docs = settings.project_dir / "target" / "index.html"
-    gx_docs = settings.project_dir / "expectations" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     try:
         result = write_report(
             settings.published_path, settings.reports_dir,
-            dbt_docs=dbt_docs if dbt_docs.is_file() else None,
-            gx_docs=gx_docs if gx_docs.is_file() else None,
+            dbt_docs=settings.dbt_docs_index, gx_docs=settings.gx_docs_index,
         )
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -13,6 +13,11 @@ from pathlib import Path
 
 PROJECT_DIR = Path(os.environ.get("SEGMENTATION_PROJECT_DIR", Path(__file__).resolve().parent.parent))
 
+# The dbt selection that builds one segment review (the review marts and what they need):
+# the Dagster annual_review job's default and the CLI's previous review. Built with
+# `--indirect-selection cautious`, so only the tests of what the review rebuilds run.
+REVIEW_SELECT = "+segment_movers +segment_migrations"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -49,6 +54,17 @@ class Settings:
             parquet_dir=_path(env, "SEGMENTATION_PARQUET_DIR", published_path.parent / "parquet", project_dir),
             reports_dir=_path(env, "SEGMENTATION_REPORTS_DIR", data_dir / "reports", project_dir),
         )
+
+    @property
+    def dbt_docs_index(self) -> Path:
+        """dbt docs' index.html: in dbt's target path (DBT_TARGET_PATH, default target/)."""
+        target = Path(os.environ.get("DBT_TARGET_PATH", "target"))
+        return (target if target.is_absolute() else self.project_dir / target) / "index.html"
+
+    @property
+    def gx_docs_index(self) -> Path:
+        """The Great Expectations Data Docs site the quality gate renders."""
+        return self.project_dir / "expectations" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables that point dbt's profile at this warehouse."""

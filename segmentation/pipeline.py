@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from segmentation.config import Settings
+from segmentation.config import REVIEW_SELECT, Settings
 from segmentation.export import ExportResult, export_parquet
 from segmentation.publish import BI_SCHEMAS, PublishResult, publish
 from segmentation.quality import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
@@ -152,9 +152,6 @@ def _dbt_invocation_id() -> str | None:
     return get_invocation_id()
 
 
-REVIEW_SELECTION = ("--select", "+segment_movers", "+segment_migrations", "--indirect-selection", "cautious")
-
-
 def has_review_history(warehouse_path: Path) -> bool:
     """True when the working warehouse already holds at least one segment review."""
     import duckdb
@@ -170,29 +167,32 @@ def has_review_history(warehouse_path: Path) -> bool:
         con.close()
 
 
-def build_previous_review(settings: Settings, months_before_latest: int) -> None:
-    """Build the rolling review `months_before_latest` months before the latest order date.
-
-    Only the review models and what they need are built (the selection the annual review
-    job uses); the history keeps that review, so the next full build has two reviews to
-    compare (segment_migrations, segment_movers, the report's migration heatmap).
-    """
+def build_review(settings: Settings, review_vars: dict[str, object]) -> None:
+    """Build one segment review (REVIEW_SELECT) with these dbt vars, e.g. review_type/review_date."""
     import json
 
     from segmentation.dbt_runner import run_dbt
 
-    review_vars = json.dumps({"review_months_before_latest": months_before_latest})
-    run_dbt(["build", *REVIEW_SELECTION, "--vars", review_vars], settings)
+    run_dbt(
+        ["build", "--select", *REVIEW_SELECT.split(), "--indirect-selection", "cautious",
+         "--vars", json.dumps(review_vars)],
+        settings,
+    )
+
+
+def build_previous_review(settings: Settings, months_before_latest: int) -> None:
+    """Build the rolling review `months_before_latest` months before the latest order date.
+
+    Only the review models and what they need are built (as the annual review job does);
+    the history keeps that review, so the next full build has two reviews to compare
+    (segment_migrations, segment_movers, the report's migration heatmap).
+    """
+    build_review(settings, {"review_months_before_latest": months_before_latest})
 
 
 def generate_dbt_docs(settings: Settings) -> Path:
-    """`dbt docs generate` against the working warehouse; returns target/index.html."""
-    import os
-
+    """`dbt docs generate` against the working warehouse; returns its index.html."""
     from segmentation.dbt_runner import run_dbt
 
     run_dbt(["docs", "generate"], settings)
-    target = Path(os.environ.get("DBT_TARGET_PATH", settings.project_dir / "target"))
-    if not target.is_absolute():
-        target = settings.project_dir / target
-    return target / "index.html"
+    return settings.dbt_docs_index

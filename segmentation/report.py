@@ -72,7 +72,11 @@ def write_report(
     dbt_docs: Path | None = None,
     gx_docs: Path | None = None,
 ) -> ReportResult:
-    """Write `review_<review date>.html` for the review the published marts hold."""
+    """Write `review_<review date>.html` for the review the published marts hold.
+
+    `dbt_docs` and `gx_docs` are index.html files to link to; one that does not exist (docs
+    not generated yet) is left out.
+    """
     import plotly.io as pio
 
     published_path = Path(published_path)
@@ -446,7 +450,7 @@ def _page(
     )
     links = []
     for label, target in (("dbt docs (models, lineage, tests)", dbt_docs), ("Great Expectations Data Docs", gx_docs)):
-        if target is not None:
+        if target is not None and Path(target).is_file():
             links.append(f'<a href="{html.escape(Path(target).resolve().as_uri())}">{html.escape(label)}</a>')
     fits = ""
     if not data.model_fit.empty:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -89,7 +88,6 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir:
 
 # Segment reviews built into a copy of the session warehouse (tests/test_reviews.py, tests/test_bi.py).
 FISCAL_YEAR_ENDS = {"annual-FY2023": "2023-12-31", "annual-FY2024": "2024-12-31", "annual-FY2025": "2025-12-31"}
-REVIEW_SELECTION = ["--select", "+segment_movers", "+segment_migrations", "--indirect-selection", "cautious"]
 
 
 HISTORY_COLUMNS = (
@@ -113,8 +111,9 @@ def _copy_warehouse(source: Path, data_dir: Path) -> Settings:
 
 
 def _build_annual_review(settings: Settings, review_date: str) -> None:
-    review_vars = json.dumps({"review_type": "annual", "review_date": review_date})
-    run_dbt(["build", *REVIEW_SELECTION, "--vars", review_vars], settings)
+    from segmentation.pipeline import build_review  # imports the quality gate (GX): only when needed
+
+    build_review(settings, {"review_type": "annual", "review_date": review_date})
 
 
 def _query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:

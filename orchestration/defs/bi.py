@@ -46,13 +46,9 @@ def review_report(context: dg.AssetExecutionContext, segmentation: SegmentationR
     from segmentation.report import write_report
 
     settings = segmentation.settings()
-    gx_docs = settings.project_dir / "expectations" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    dbt_docs = settings.project_dir / "target" / "index.html"
     result = write_report(
-        settings.published_path,
-        settings.reports_dir,
-        dbt_docs=dbt_docs if dbt_docs.is_file() else None,
-        gx_docs=gx_docs if gx_docs.is_file() else None,
+        settings.published_path, settings.reports_dir,
+        dbt_docs=settings.dbt_docs_index, gx_docs=settings.gx_docs_index,
     )
     for note in result.notes:
         context.log.warning(note)

@@ -20,6 +20,7 @@ import dagster as dg
 from orchestration.defs.dagster_dbt_light import DbtCliResource
 from orchestration.defs.dbt import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, WAREHOUSE_WRITER_TAG, SegmentationResource
+from segmentation.config import REVIEW_SELECT
 
 FISCAL_YEAR_START_MONTH = int(os.environ.get("SEGMENTATION_FISCAL_YEAR_START_MONTH", "1"))
 # The first fiscal year that can be reviewed (the sample history starts in 2023).
@@ -27,7 +28,7 @@ FIRST_FISCAL_YEAR_START = os.environ.get(
     "SEGMENTATION_FIRST_FISCAL_YEAR_START", f"2023-{FISCAL_YEAR_START_MONTH:02d}-01"
 )
 # The review models and what they need; override to add your own review marts.
-REVIEW_SELECTION = os.environ.get("SEGMENTATION_REVIEW_SELECT", "+segment_movers +segment_migrations")
+REVIEW_SELECTION = os.environ.get("SEGMENTATION_REVIEW_SELECT", REVIEW_SELECT)
 
 fiscal_years = dg.TimeWindowPartitionsDefinition(
     cron_schedule=f"0 0 1 {FISCAL_YEAR_START_MONTH} *",
