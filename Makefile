@@ -53,7 +53,7 @@ report: setup  ## write the HTML report of the published review to data/reports/
 contract: setup  ## regenerate docs/data_contract.md from the dbt source YAML
 	$(BIN)/segmentation contract --write docs/data_contract.md
 
-expectations: setup  ## regenerate the committed GX suites (expectations/gx) from segmentation/suites.py
+expectations: setup  ## regenerate the committed GX suites (expectations/gx) from segmentation/quality/suites.py
 	$(BIN)/python -m segmentation.quality
 
 clean:  ## remove generated data, warehouses and dbt artifacts (keeps .venv)

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import peak_rss_mb, report
 
-from segmentation.clv import fit_bgnbd, fit_gamma_gamma, gamma_gamma_eligible, simulate_bgnbd
+from segmentation.clv.estimation import fit_bgnbd, fit_gamma_gamma, gamma_gamma_eligible, simulate_bgnbd
 
 TARGET_SECONDS = 30.0
 

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, settings)
     except Exception as exc:  # the CLI's job is a clear message, not a traceback
         from segmentation.dbt_runner import DbtFailed
-        from segmentation.load import LoadError
+        from segmentation.ingest.load import LoadError
 
         if isinstance(exc, LoadError | DbtFailed):
             print(f"error: {exc}", file=sys.stderr)
@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser(
         "validate",
         help="run the data-quality gate (Great Expectations) on the warehouse",
-        description="Validate the warehouse with the suites of segmentation/suites.py; prints every "
+        description="Validate the warehouse with the suites of segmentation/quality/suites.py; prints every "
         "failed check and the Data Docs path. Exit code 1 when a critical check fails.",
     )
     validate.add_argument("--chunk-rows", type=int, default=500_000,
@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _generator_options(parser: argparse.ArgumentParser) -> None:
-    from segmentation.generate import GeneratorConfig
+    from segmentation.sample.generate import GeneratorConfig
 
     defaults = GeneratorConfig()
     parser.add_argument("--customers", type=int, default=defaults.customers,
@@ -153,7 +153,7 @@ def _generator_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _generator_config(args: argparse.Namespace):
-    from segmentation.generate import GeneratorConfig
+    from segmentation.sample.generate import GeneratorConfig
 
     return GeneratorConfig(
         customers=args.customers,
@@ -165,7 +165,7 @@ def _generator_config(args: argparse.Namespace):
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.generate import generate
+    from segmentation.sample.generate import generate
 
     out = (args.out or settings.data_dir).resolve()
     summary = generate(_generator_config(args), out, progress=_progress)
@@ -176,7 +176,7 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.load import load_landing
+    from segmentation.ingest.load import load_landing
 
     landing = (args.landing or settings.landing_dir).resolve()
     report = load_landing(landing, settings.warehouse_path, progress=_progress)
@@ -200,15 +200,15 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.generate import generate
-    from segmentation.load import load_landing
+    from segmentation.ingest.load import load_landing
     from segmentation.pipeline import (
         build_previous_review,
         build_validate_publish,
         generate_dbt_docs,
         has_review_history,
     )
-    from segmentation.report import write_report
+    from segmentation.report.review import write_report
+    from segmentation.sample.generate import generate
     from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
@@ -262,7 +262,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.report import ReportError, write_report
+    from segmentation.report.review import ReportError, write_report
 
     try:
         result = write_report(
@@ -279,7 +279,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.quality import validate_warehouse
+    from segmentation.quality.gate import validate_warehouse
 
     report = validate_warehouse(
         settings.warehouse_path, chunk_rows=args.chunk_rows, build_docs=not args.no_docs,
@@ -310,7 +310,7 @@ def _summary(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _contract(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.contract import load_contract, render_markdown
+    from segmentation.ingest.contract import load_contract, render_markdown
 
     text = render_markdown(load_contract(settings.project_dir)) + "\n"
     if args.write:

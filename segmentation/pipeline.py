@@ -6,7 +6,7 @@
    check blocks; warnings are reported.
 3. Publish (`segmentation.publish.publish`) the BI-facing schemas to the published file,
    atomically, then export the BI marts from it as Parquet partitioned by review
-   (`segmentation.export.export_parquet`, next to the published file).
+   (`segmentation.publish.parquet_export.export_parquet`, next to the published file).
 
 When blocked, the published file is not touched and the working file is kept for
 inspection; the result lists the reasons.
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Literal
 
 from segmentation.config import REVIEW_SELECT, Settings
-from segmentation.export import ExportResult, export_parquet
-from segmentation.publish import BI_SCHEMAS, PublishResult, publish
-from segmentation.quality import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
-from segmentation.suites import SuiteSpec
+from segmentation.publish.parquet_export import ExportResult, export_parquet
+from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, publish
+from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
+from segmentation.quality.suites import SuiteSpec
 
 
 @dataclass
@@ -84,7 +84,7 @@ def build_validate_publish(
 
     `dbt_args=None` (or empty) skips dbt and validates the warehouse as it is.
     `gx_project_dir` defaults to <project>/expectations; `suites` to every suite of
-    `segmentation.suites.default_suites()`.
+    `segmentation.quality.suites.default_suites()`.
     """
     from segmentation.dbt_runner import DbtFailed, run_dbt
 

@@ -76,8 +76,8 @@ def dbt_artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -> BuiltWarehouse:
     """Generate the sample, load it and run `dbt build` (models, seeds, all dbt tests)."""
-    from segmentation.generate import GeneratorConfig, generate
-    from segmentation.load import load_landing
+    from segmentation.ingest.load import load_landing
+    from segmentation.sample.generate import GeneratorConfig, generate
 
     settings = settings_for(tmp_path_factory.mktemp("sample"))
     generate(GeneratorConfig(customers=SAMPLE_CUSTOMERS, seed=SAMPLE_SEED), settings.data_dir)

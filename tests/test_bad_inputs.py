@@ -53,8 +53,8 @@ import duckdb
 import pytest
 import yaml
 
-from segmentation.contract import load_contract
-from segmentation.load import LoadError, LoadReport, load_landing
+from segmentation.ingest.contract import load_contract
+from segmentation.ingest.load import LoadError, LoadReport, load_landing
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 PROJECT_DIR = CORPUS.parent.parent

@@ -24,9 +24,9 @@ import pytest
 from conftest import PROJECT_DIR, _copy_warehouse, _query
 
 from segmentation.dbt_runner import run_dbt
-from segmentation.export import EXPORTED_TABLES, KEEP_VERSIONS, ExportResult, export_parquet
-from segmentation.publish import publish
-from segmentation.report import CHART_IDS, ReportError, ReportResult, write_report
+from segmentation.publish.parquet_export import EXPORTED_TABLES, KEEP_VERSIONS, ExportResult, export_parquet
+from segmentation.publish.warehouse import publish
+from segmentation.report.review import CHART_IDS, ReportError, ReportResult, write_report
 
 if TYPE_CHECKING:
     from conftest import AnnualReviews, BuiltWarehouse

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy import optimize, special
 
-from segmentation import clv
+from segmentation.clv import estimation as clv
 
 CDNOW_CSV = (
     Path(__file__).parent / "fixtures" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"

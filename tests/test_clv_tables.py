@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.clv import ClvFitError, simulate_bgnbd
-from segmentation.clv_tables import ClvSettings, customer_table, fit_table, holdout_table, parse_horizons
+from segmentation.clv.estimation import ClvFitError, simulate_bgnbd
+from segmentation.clv.tables import ClvSettings, customer_table, fit_table, holdout_table, parse_horizons
 
 REVIEW = dt.date(2025, 12, 31)
 

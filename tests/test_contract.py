@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation.contract import load_contract, render_markdown
-from segmentation.load import METADATA_COLUMNS, load_landing
+from segmentation.ingest.contract import load_contract, render_markdown
+from segmentation.ingest.load import METADATA_COLUMNS, load_landing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -34,7 +34,7 @@ def sha256(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -> Iterator[Settings]:
-    from segmentation.generate import GeneratorConfig, generate
+    from segmentation.sample.generate import GeneratorConfig, generate
 
     data_dir = tmp_path_factory.mktemp("dagster") / "data"
     generate(GeneratorConfig(customers=CUSTOMERS, seed=11, defect_rate=0.0), data_dir)

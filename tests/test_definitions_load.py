@@ -23,9 +23,9 @@ NOT_AT_LOAD = [
     "scipy",
     "numpy",
     "duckdb",
-    "segmentation.quality",
-    "segmentation.load",
-    "segmentation.publish",
+    "segmentation.quality.gate",
+    "segmentation.ingest.load",
+    "segmentation.publish.warehouse",
     "segmentation.pipeline",
 ]
 

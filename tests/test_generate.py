@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 
-from segmentation.generate import ENTITIES, GenerationSummary, GeneratorConfig, generate
+from segmentation.sample.generate import ENTITIES, GenerationSummary, GeneratorConfig, generate
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SOURCES_YML = PROJECT_DIR / "models" / "staging" / "landing" / "_landing__sources.yml"

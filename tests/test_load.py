@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation import load as load_module
-from segmentation.load import LoadError, load_landing
+from segmentation.ingest import load as load_module
+from segmentation.ingest.load import LoadError, load_landing
 
 PRODUCTS_HEADER = "product_id,product_name,category,list_price,unit_cost"
 

@@ -18,8 +18,8 @@ import pytest
 from segmentation.config import Settings
 from segmentation.dbt_runner import DbtFailed
 from segmentation.pipeline import build_validate_publish
-from segmentation.publish import PublishError, publish
-from segmentation.quality import GX_PROJECT_DIR
+from segmentation.publish.warehouse import PublishError, publish
+from segmentation.quality.gate import GX_PROJECT_DIR
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation.contract import load_contract
-from segmentation.quality import GX_PROJECT_DIR, sync_project, validate_warehouse
-from segmentation.suites import (
+from segmentation.ingest.contract import load_contract
+from segmentation.quality.gate import GX_PROJECT_DIR, sync_project, validate_warehouse
+from segmentation.quality.suites import (
     CLEAN_ROWS,
     WARNING,
     SuiteSpec,
@@ -286,7 +286,7 @@ def test_committed_gx_json_equals_what_the_code_defines(tmp_path: Path) -> None:
         name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
     )
     assert not differences, (
-        f"expectations/gx differs from segmentation/suites.py in {differences}; "
+        f"expectations/gx differs from segmentation/quality/suites.py in {differences}; "
         "run `.venv/bin/python -m segmentation.quality` and commit the result"
     )
     names = {p.stem for p in (committed / "expectations").glob("*.json")}

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from segmentation.contract import load_contract
+from segmentation.ingest.contract import load_contract
 
 pytestmark = pytest.mark.slow
 

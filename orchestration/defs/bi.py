@@ -19,7 +19,7 @@ PUBLISHED = dg.AssetKey(["published_warehouse"])
     "(a symlink switched atomically to the new export).",
 )
 def bi_parquet_export(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
-    from segmentation.export import export_parquet  # imported when run: keeps definitions light
+    from segmentation.publish.parquet_export import export_parquet  # imported when run: keeps definitions light
 
     settings = segmentation.settings()
     result = export_parquet(settings.published_path, settings.parquet_dir)
@@ -43,7 +43,7 @@ def bi_parquet_export(context: dg.AssetExecutionContext, segmentation: Segmentat
     "serve vs contribution, migrations, CLV distribution, CLV diagnostics).",
 )
 def review_report(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
-    from segmentation.report import write_report
+    from segmentation.report.review import write_report
 
     settings = segmentation.settings()
     result = write_report(

@@ -7,9 +7,9 @@ import json
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
-from segmentation.contract import load_contract
+from segmentation.ingest.contract import load_contract
 
-# segmentation.load (and DuckDB with it) is imported where a run or a sensor tick needs it,
+# segmentation.ingest.load (and DuckDB with it) is imported where a run or a sensor tick needs it,
 # not when the definitions load.
 
 ENTITIES = load_contract().names
@@ -34,7 +34,7 @@ LOADER_KEYS = [dg.AssetKey(["loader", "_load_manifest"]), dg.AssetKey(["loader",
 )
 def raw_tables(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
     """Load every new landing file into raw (one transaction; known files are skipped)."""
-    from segmentation.load import LoadError, load_landing
+    from segmentation.ingest.load import LoadError, load_landing
 
     settings = segmentation.settings()
     try:
@@ -68,7 +68,7 @@ def landing_sensor_for(job) -> dg.SensorDefinition:
     def landing_file_sensor(context: dg.SensorEvaluationContext, segmentation: SegmentationResource):
         # The cursor keeps every (path, size, mtime) seen; the loader itself skips content it
         # has loaded before, so a file seen twice never loads twice either way.
-        from segmentation.load import landing_files
+        from segmentation.ingest.load import landing_files
 
         seen = set(json.loads(context.cursor)) if context.cursor else set()
         current = {

@@ -18,7 +18,7 @@ def build_published_warehouse(upstream: list[dg.AssetKey]) -> dg.AssetsDefinitio
         "Runs only when every blocking check upstream (dbt tests, GX suites) passed in this run.",
     )
     def published_warehouse(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
-        from segmentation.publish import BI_SCHEMAS, publish
+        from segmentation.publish.warehouse import BI_SCHEMAS, publish
 
         settings = segmentation.settings()
         result = publish(settings.warehouse_path, settings.published_path, BI_SCHEMAS)

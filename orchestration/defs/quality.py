@@ -10,7 +10,7 @@ same run. Warning-level failures yield WARN results and block nothing.
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
-from segmentation.suites import SuiteSpec, default_suites
+from segmentation.quality.suites import SuiteSpec, default_suites
 
 
 def asset_key_for(relation: str) -> dg.AssetKey:
@@ -40,7 +40,7 @@ def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefiniti
 
     @dg.multi_asset_check(specs=specs, name="great_expectations_suites", pool=WAREHOUSE_POOL)
     def great_expectations_suites(context: dg.AssetCheckExecutionContext, segmentation: SegmentationResource):
-        from segmentation.quality import validate_warehouse
+        from segmentation.quality.gate import validate_warehouse
 
         settings = segmentation.settings()
         suites = [s for s in SUITES if f"gx_{s.name}" in by_name]

@@ -1,8 +1,8 @@
 """Predicted CLV per customer with a completed purchase, from the fitted BG/NBD and
-Gamma-Gamma models (segmentation.clv_tables.customer_table). Fails the build when a model
+Gamma-Gamma models (segmentation.clv.tables.customer_table). Fails the build when a model
 did not converge, so no table is ever built on a bad fit."""
 
-from segmentation.clv_tables import ClvSettings, customer_table, parse_horizons
+from segmentation.clv.tables import ClvSettings, customer_table, parse_horizons
 
 
 def _pandas(relation):

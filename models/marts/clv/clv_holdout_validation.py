@@ -1,8 +1,8 @@
 """BG/NBD fitted on the calibration period, checked on the holdout weeks that follow:
 predicted vs actual repeat purchases per calibration-frequency bucket, with a naive
-forecast's error for comparison (segmentation.clv_tables.holdout_table)."""
+forecast's error for comparison (segmentation.clv.tables.holdout_table)."""
 
-from segmentation.clv_tables import holdout_table
+from segmentation.clv.tables import holdout_table
 
 
 def _pandas(relation):

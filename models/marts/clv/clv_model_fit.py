@@ -1,7 +1,7 @@
 """Maximum-likelihood BG/NBD and Gamma-Gamma fits on the RFM summary as of the review date
-(segmentation.clv_tables.fit_table): one row per model."""
+(segmentation.clv.tables.fit_table): one row per model."""
 
-from segmentation.clv_tables import fit_table
+from segmentation.clv.tables import fit_table
 
 
 def _pandas(relation):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segmentation.clv import (
+from segmentation.clv.estimation import (
     BgNbdFit,
     ClvFitError,
     GammaGammaFit,

@@ -1,4 +1,4 @@
-"""The data-quality gate: run the Great Expectations suites of `segmentation.suites` on the
+"""The data-quality gate: run the Great Expectations suites of `segmentation.quality.suites` on the
 DuckDB warehouse and say whether the build may be published.
 
 Why this execution route:
@@ -21,7 +21,7 @@ Why this execution route:
   `duplicate_key_count` must be 0. DuckDB does the heavy lifting where it is good at it.
 
 The GX project lives in `expectations/gx` (a file context). Suites are defined in code
-(`segmentation/suites.py`) and synced into it with stable ids on every run, so the JSON
+(`segmentation/quality/suites.py`) and synced into it with stable ids on every run, so the JSON
 under `expectations/gx/expectations` and `validation_definitions` is versioned and always
 equals what the code defines (tests/test_quality.py checks it; `python -m
 segmentation.quality` rewrites it). Validation results and Data Docs go to
@@ -48,7 +48,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 
 from segmentation.config import PROJECT_DIR
-from segmentation.suites import CRITICAL, Check, SuiteSpec, default_suites
+from segmentation.quality.suites import CRITICAL, Check, SuiteSpec, default_suites
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +162,7 @@ def validate_warehouse(
 ) -> QualityReport:
     """Run every suite on the warehouse (read-only) and return the merged verdicts.
 
-    `suites` defaults to `segmentation.suites.default_suites()`. `gx_project_dir` is the
+    `suites` defaults to `segmentation.quality.suites.default_suites()`. `gx_project_dir` is the
     folder holding the GX project (`<dir>/gx`). An optional suite whose dbt model is not
     defined under `dbt_project_dir/models` is skipped; any other missing relation is a
     failed critical check. Validation results and Data Docs pages of the last `keep_runs`

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation.contract import Column, Contract, Entity, load_contract
+from segmentation.ingest.contract import Column, Contract, Entity, load_contract
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ A suite is one entry in the list `default_suites()` returns. Each entry names th
   query into a one-row (or few-row) frame validated in one batch; "schema" suites read
   `limit 0` of a relation to see its columns.
 
-Allowed values and keys come from the raw data contract (`segmentation.contract`), never
+Allowed values and keys come from the raw data contract (`segmentation.ingest.contract`), never
 copied here. The business ranges (what a price or a score may be) are listed per entity
 below. Severity: `critical` blocks publishing, `warning` is reported, `info` is shown.
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from segmentation.contract import Contract, Entity, load_contract
+from segmentation.ingest.contract import Contract, Entity, load_contract
 
 Severity = Literal["critical", "warning", "info"]
 CRITICAL: Severity = "critical"

@@ -1,0 +1,1 @@
+"""The review report: one self-contained HTML file for service managers."""

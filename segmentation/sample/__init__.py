@@ -1,0 +1,1 @@
+"""Sample data: the deterministic generator behind `segmentation generate` and `make run`."""
