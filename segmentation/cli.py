@@ -195,7 +195,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.dbt_runner import run_dbt
 
-    run_dbt(["build", *(["--select", args.select] if args.select else [])], settings)
+    run_dbt(["build", *(["--select", args.select] if args.select else [])], settings, progress=_progress)
     return 0
 
 
@@ -213,34 +213,34 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     started = time.monotonic()
     landing = settings.landing_dir
+    steps = 5
     if args.regenerate or not landing.is_dir() or not any(landing.iterdir()):
-        print(f"[1/4] generating sample data ({args.customers:,} customers, {args.years} years)")
+        print(f"[1/{steps}] generating sample data ({args.customers:,} customers, {args.years} years)")
         if args.regenerate:
             for suffix in ("", ".wal"):
                 Path(f"{settings.warehouse_path}{suffix}").unlink(missing_ok=True)
         generate(_generator_config(args), settings.data_dir, progress=_progress)
     else:
-        print(f"[1/4] using existing landing files in {landing}")
-    print("[2/4] loading landing files into raw")
-    report = load_landing(landing, settings.warehouse_path, progress=_progress)
+        print(f"[1/{steps}] using existing landing files in {landing}")
+    print(f"[2/{steps}] loading landing files into raw")
+    report = load_landing(landing, settings.warehouse_path)
     loaded = report.loaded_files
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "
           f"{len(report.files) - len(loaded)} file(s) already loaded")
     if args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
-        print(f"[3/5] building the review of {args.previous_review_months} months ago (to compare with)")
-        build_previous_review(settings, args.previous_review_months)
+        print(f"[3/{steps}] building the review of {args.previous_review_months} months ago (to compare with)")
+        build_previous_review(settings, args.previous_review_months, progress=_progress)
     else:
-        print("[3/5] the warehouse already holds a review to compare with")
-    print("[4/5] dbt build, then the data-quality gate, publish and Parquet export")
+        print(f"[3/{steps}] the warehouse already holds a review to compare with")
+    print(f"[4/{steps}] dbt build, then the data-quality gate, publish and Parquet export")
     result = build_validate_publish(settings, progress=_progress)
     report = None
     if result.published:
-        _progress("dbt docs generate")
-        dbt_docs = generate_dbt_docs(settings)
+        dbt_docs = generate_dbt_docs(settings, progress=_progress)
         report = write_report(settings.published_path, settings.reports_dir,
                               dbt_docs=dbt_docs, gx_docs=result.docs_index)
-    print("[5/5] summary")
+    print(f"[5/{steps}] summary")
     print()
     if result.dbt_invocation_id or result.quality is not None:
         print(warehouse_summary(settings.warehouse_path))

@@ -1,34 +1,103 @@
-"""Run dbt in-process against the configured warehouse."""
+"""Run dbt in-process against the configured warehouse, quietly, with a progress count.
+
+dbt's own console log is a line per node (hundreds per build) with colour codes; the CLI
+shows one progress line per dbt command instead and leaves the full log where dbt writes
+it anyway (`logs/dbt.log`, or DBT_LOG_PATH). Errors still reach the console, and
+`DbtFailed` lists every failed node. SEGMENTATION_DBT_VERBOSE=1 brings dbt's console log back.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from segmentation.config import Settings
+
+# dbt events that report one finished node carry its position: index of total.
+_RESULT_EVENTS = {
+    "LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult", "LogNodeResult", "LogNodeNoOpResult",
+}
 
 
 class DbtFailed(RuntimeError):
     """dbt returned failures; the message lists the nodes that failed."""
 
 
-def run_dbt(args: Sequence[str], settings: Settings) -> None:
+class _NodeCounter:
+    """Turns dbt's per-node result events into a few progress lines.
+
+    On a terminal the line is rewritten in place; in a log file (CI, cron, a pipe) a line is
+    printed at each quarter, so a 400-node build prints at most four lines.
+    """
+
+    def __init__(self, label: str, say: Callable[[str], None], interactive: bool) -> None:
+        self.label, self.say, self.interactive = label, say, interactive
+        self.done, self.total, self.failed = 0, 0, 0
+        self.started = time.monotonic()
+        self._last_quarter = 0
+
+    def __call__(self, event) -> None:
+        name = event.info.name
+        if name not in _RESULT_EVENTS:
+            return
+        data = event.data
+        self.done += 1
+        self.total = max(self.total, getattr(data, "total", 0) or getattr(data, "num_models", 0) or 0, self.done)
+        if str(getattr(data, "status", "")).lower() in {"error", "fail"}:
+            self.failed += 1
+        quarter = 4 * self.done // self.total
+        if self.interactive:
+            sys.stdout.write(f"\r      {self.line()}")
+            sys.stdout.flush()
+        elif quarter > self._last_quarter:
+            self._last_quarter = quarter
+            self.say(self.line())
+
+    def line(self) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.label}: {self.done}/{self.total} nodes{failed} ({time.monotonic() - self.started:.0f}s)"
+
+    def finish(self) -> None:
+        if self.interactive and self.done:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+def run_dbt(
+    args: Sequence[str],
+    settings: Settings,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> None:
     """Invoke `dbt <args>` on this project, pointed at settings.warehouse_path.
 
+    `progress` receives a few "dbt build: 120/417 nodes" lines (none when omitted).
     Raises DbtFailed naming every failed model or test, so callers can report it.
     """
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
     os.environ.update(settings.dbt_env())
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    verbose = os.environ.get("SEGMENTATION_DBT_VERBOSE", "") not in {"", "0", "false"}
+    interactive = sys.stdout.isatty()
+    console = [] if verbose else ["--quiet"]
+    colours = ["--use-colors"] if interactive else ["--no-use-colors"]
     full_args = [
         *args,
+        *console,
+        *colours,
         "--project-dir", str(settings.project_dir),
         "--profiles-dir", str(settings.project_dir),
     ]
+    counter = _NodeCounter(f"dbt {args[0]}" if args else "dbt", progress or (lambda _: None),
+                           interactive and progress is not None)
     try:
-        result = dbtRunner().invoke(full_args)
+        result = dbtRunner(callbacks=[counter] if progress and not verbose else []).invoke(full_args)
     finally:
+        counter.finish()
         _release_warehouse()
     if result.success:
         return
@@ -36,8 +105,14 @@ def run_dbt(args: Sequence[str], settings: Settings) -> None:
     for node_result in getattr(result.result, "results", None) or []:
         if str(node_result.status).lower() in {"error", "fail", "runtime error"}:
             failed.append(f"{node_result.node.unique_id}: {(node_result.message or '').strip()}")
-    detail = "\n  ".join(failed) if failed else str(result.exception or "see the dbt log above")
-    raise DbtFailed(f"dbt {' '.join(args)} failed:\n  {detail}")
+    detail = "\n  ".join(failed) if failed else str(result.exception or "see the dbt log")
+    raise DbtFailed(f"dbt {' '.join(args)} failed:\n  {detail}\n(full dbt log: {dbt_log_path(settings)})")
+
+
+def dbt_log_path(settings: Settings) -> Path:
+    """Where dbt writes its full log: DBT_LOG_PATH, else logs/ in the project."""
+    folder = Path(os.environ.get("DBT_LOG_PATH") or settings.project_dir / "logs")
+    return (folder if folder.is_absolute() else settings.project_dir / folder) / "dbt.log"
 
 
 def _release_warehouse() -> None:

@@ -96,9 +96,8 @@ def build_validate_publish(
     )
 
     if dbt_args:
-        say(f"dbt {' '.join(dbt_args)}")
         try:
-            run_dbt(list(dbt_args), settings)
+            run_dbt(list(dbt_args), settings, progress=say)
         except DbtFailed as exc:
             result.reasons.append(str(exc))
             result.seconds = time.monotonic() - started
@@ -167,7 +166,9 @@ def has_review_history(warehouse_path: Path) -> bool:
         con.close()
 
 
-def build_review(settings: Settings, review_vars: dict[str, object]) -> None:
+def build_review(
+    settings: Settings, review_vars: dict[str, object], progress: Callable[[str], None] | None = None
+) -> None:
     """Build one segment review (REVIEW_SELECT) with these dbt vars, e.g. review_type/review_date."""
     import json
 
@@ -177,22 +178,25 @@ def build_review(settings: Settings, review_vars: dict[str, object]) -> None:
         ["build", "--select", *REVIEW_SELECT.split(), "--indirect-selection", "cautious",
          "--vars", json.dumps(review_vars)],
         settings,
+        progress=progress,
     )
 
 
-def build_previous_review(settings: Settings, months_before_latest: int) -> None:
+def build_previous_review(
+    settings: Settings, months_before_latest: int, progress: Callable[[str], None] | None = None
+) -> None:
     """Build the rolling review `months_before_latest` months before the latest order date.
 
     Only the review models and what they need are built (as the annual review job does);
     the history keeps that review, so the next full build has two reviews to compare
     (segment_migrations, segment_movers, the report's migration heatmap).
     """
-    build_review(settings, {"review_months_before_latest": months_before_latest})
+    build_review(settings, {"review_months_before_latest": months_before_latest}, progress)
 
 
-def generate_dbt_docs(settings: Settings) -> Path:
+def generate_dbt_docs(settings: Settings, progress: Callable[[str], None] | None = None) -> Path:
     """`dbt docs generate` against the working warehouse; returns its index.html."""
     from segmentation.dbt_runner import run_dbt
 
-    run_dbt(["docs", "generate"], settings)
+    run_dbt(["docs", "generate"], settings, progress=progress)
     return settings.dbt_docs_index

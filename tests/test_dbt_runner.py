@@ -1,0 +1,36 @@
+"""The dbt runner's console output: a few progress lines per dbt command, not one per node."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from segmentation.dbt_runner import _NodeCounter
+
+
+def _event(name: str, index: int, total: int, status: str = "success") -> SimpleNamespace:
+    return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(index=index, total=total, status=status))
+
+
+def test_a_400_node_build_prints_one_line_per_quarter_with_failures_counted() -> None:
+    lines: list[str] = []
+    counter = _NodeCounter("dbt build", lines.append, interactive=False)
+    for index in range(1, 401):
+        counter(_event("LogStartLine", index, 400))  # start lines are not results: not counted
+        counter(_event("LogModelResult", index, 400, status="error" if index == 7 else "success"))
+
+    assert len(lines) == 4
+    assert [line.split(" (")[0] for line in lines] == [
+        "dbt build: 100/400 nodes, 1 failed",
+        "dbt build: 200/400 nodes, 1 failed",
+        "dbt build: 300/400 nodes, 1 failed",
+        "dbt build: 400/400 nodes, 1 failed",
+    ]
+
+
+def test_test_results_count_against_their_num_models_total() -> None:
+    lines: list[str] = []
+    counter = _NodeCounter("dbt build", lines.append, interactive=False)
+    for index in range(1, 5):
+        counter(SimpleNamespace(info=SimpleNamespace(name="LogTestResult"),
+                                data=SimpleNamespace(index=index, num_models=4, status="pass")))
+    assert lines[-1].startswith("dbt build: 4/4 nodes (")
