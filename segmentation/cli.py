@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from segmentation.config import Settings
+from segmentation.errors import UsageError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,14 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     try:
         return args.handler(args, settings)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:  # the CLI's job is a clear message, not a traceback
-        from segmentation.dbt_runner import DbtFailed
-        from segmentation.ingest.load import LoadError
+        if args.debug:
+            raise
+        from segmentation.errors import explain
 
-        if isinstance(exc, LoadError | DbtFailed):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
+        print(f"error: {explain(exc)}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="segmentation",
         description="Customer profitability, CLV and service segmentation warehouse (dbt + DuckDB).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error instead of a one-line message")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
@@ -67,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run dbt build on this project against SEGMENTATION_WAREHOUSE_PATH.",
     )
     build.add_argument("--select", default=None, help="dbt selection (default: everything)")
+    _vars_option(build)
     build.set_defaults(handler=_build)
 
     run = sub.add_parser(
@@ -84,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="on a warehouse without reviews, first build the rolling review this many "
                      "months before the latest order, so the report can show migrations (0: don't; "
                      "default: 12)")
+    _vars_option(run)
     run.set_defaults(handler=_run)
 
     report = sub.add_parser(
@@ -121,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
                          "./data/published/warehouse.duckdb)")
     publish.add_argument("--chunk-rows", type=int, default=500_000,
                          help="rows per chunk for row-level checks (default: 500,000)")
+    _vars_option(publish)
     publish.set_defaults(handler=_publish)
 
     summary = sub.add_parser("summary", help="print row counts, rejects and quarantine of the warehouse")
@@ -133,6 +142,36 @@ def _parser() -> argparse.ArgumentParser:
     contract.add_argument("--write", type=Path, default=None, help="write to this file instead of stdout")
     contract.set_defaults(handler=_contract)
     return parser
+
+
+def _vars_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vars", default=None, metavar="YAML",
+        help="dbt vars for this build, YAML or JSON, e.g. --vars '{review_date: 2025-06-30, "
+        "clv_holdout_weeks: 13}'. Checked against dbt_project.yml (names and shapes) "
+        "before dbt runs.",
+    )
+
+
+def _dbt_vars(args: argparse.Namespace) -> dict[str, object]:
+    from segmentation.dbt_vars import parse_vars, validate_vars
+
+    return validate_vars(parse_vars(getattr(args, "vars", None)))
+
+
+def _vars_argument(dbt_vars: dict[str, object]) -> list[str]:
+    from segmentation.dbt_vars import dbt_vars_argument
+
+    return dbt_vars_argument(dbt_vars)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("customer-service-segmentation")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _generator_options(parser: argparse.ArgumentParser) -> None:
@@ -195,7 +234,8 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.dbt_runner import run_dbt
 
-    run_dbt(["build", *(["--select", args.select] if args.select else [])], settings, progress=_progress)
+    run_dbt(["build", *(["--select", args.select] if args.select else []), *_vars_argument(_dbt_vars(args))], settings,
+            progress=_progress)
     return 0
 
 
@@ -212,6 +252,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
+    dbt_vars = _dbt_vars(args)  # checked before anything runs
     landing = settings.landing_dir
     steps = 5
     if args.regenerate or not landing.is_dir() or not any(landing.iterdir()):
@@ -228,13 +269,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "
           f"{len(report.files) - len(loaded)} file(s) already loaded")
-    if args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
+    if "review_date" in dbt_vars:
+        print(f"[3/{steps}] --vars sets review_date: no earlier review is built first")
+    elif args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
         print(f"[3/{steps}] building the review of {args.previous_review_months} months ago (to compare with)")
-        build_previous_review(settings, args.previous_review_months, progress=_progress)
+        build_previous_review(settings, args.previous_review_months, progress=_progress, extra_vars=dbt_vars)
     else:
         print(f"[3/{steps}] the warehouse already holds a review to compare with")
     print(f"[4/{steps}] dbt build, then the data-quality gate, publish and Parquet export")
-    result = build_validate_publish(settings, progress=_progress)
+    result = build_validate_publish(settings, dbt_args=("build", *_vars_argument(dbt_vars)), progress=_progress)
     report = None
     if result.published:
         dbt_docs = generate_dbt_docs(settings, progress=_progress)
@@ -293,8 +336,12 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.pipeline import build_validate_publish
 
+    if args.skip_build and args.vars:
+        raise UsageError("--vars applies to the build; with --skip-build nothing is built. "
+                         "Drop --skip-build to rebuild with these vars, or drop --vars")
     result = build_validate_publish(
-        settings, dbt_args=None if args.skip_build else ("build",), publish_to=args.to,
+        settings, dbt_args=None if args.skip_build else ("build", *_vars_argument(_dbt_vars(args))),
+        publish_to=args.to,
         chunk_rows=args.chunk_rows, progress=_progress,
     )
     print(result.summary())

@@ -183,7 +183,10 @@ def build_review(
 
 
 def build_previous_review(
-    settings: Settings, months_before_latest: int, progress: Callable[[str], None] | None = None
+    settings: Settings,
+    months_before_latest: int,
+    progress: Callable[[str], None] | None = None,
+    extra_vars: dict[str, object] | None = None,
 ) -> None:
     """Build the rolling review `months_before_latest` months before the latest order date.
 
@@ -191,7 +194,7 @@ def build_previous_review(
     the history keeps that review, so the next full build has two reviews to compare
     (segment_migrations, segment_movers, the report's migration heatmap).
     """
-    build_review(settings, {"review_months_before_latest": months_before_latest}, progress)
+    build_review(settings, {**(extra_vars or {}), "review_months_before_latest": months_before_latest}, progress)
 
 
 def generate_dbt_docs(settings: Settings, progress: Callable[[str], None] | None = None) -> Path:

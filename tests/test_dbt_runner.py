@@ -8,7 +8,8 @@ from segmentation.dbt_runner import _NodeCounter
 
 
 def _event(name: str, index: int, total: int, status: str = "success") -> SimpleNamespace:
-    return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(index=index, total=total, status=status))
+    data = SimpleNamespace(index=index, total=total, status=status)
+    return SimpleNamespace(info=SimpleNamespace(name=name), data=data)
 
 
 def test_a_400_node_build_prints_one_line_per_quarter_with_failures_counted() -> None:

@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets; dbt tests become asset checks."""
 
 
-import json
 import os
 import shutil
 import subprocess
@@ -75,7 +74,12 @@ def warehouse_dbt_assets(
     os.environ.update(segmentation.settings().dbt_env())
     args = ["build"]
     if config.review_date:
-        args += ["--vars", json.dumps({"review_date": config.review_date})]
+        from segmentation.dbt_vars import VarsError, dbt_vars_argument, validate_vars
+
+        try:  # checked here: run config is typed by hand in the launchpad, and dbt renders vars into SQL
+            args += dbt_vars_argument(validate_vars({"review_date": config.review_date}))
+        except VarsError as exc:
+            raise dg.Failure(description=str(exc)) from exc
     if config.full_refresh:
         args.append("--full-refresh")
     yield from dbt.cli(args, context=context).stream()
