@@ -8,10 +8,11 @@ it anyway (`logs/dbt.log`, or DBT_LOG_PATH). Errors still reach the console, and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from segmentation.config import Settings
@@ -79,7 +80,6 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
-    os.environ.update(settings.dbt_env())
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     verbose = os.environ.get("SEGMENTATION_DBT_VERBOSE", "") not in {"", "0", "false"}
     interactive = sys.stdout.isatty()
@@ -95,7 +95,10 @@ def run_dbt(
     counter = _NodeCounter(f"dbt {args[0]}" if args else "dbt", progress or (lambda _: None),
                            interactive and progress is not None)
     try:
-        result = dbtRunner(callbacks=[counter] if progress and not verbose else []).invoke(full_args)
+        # dbt runs in this process and reads its profile's paths from the environment: set
+        # them for this call only, so the caller's environment is left as it was.
+        with _environment(settings.dbt_env()):
+            result = dbtRunner(callbacks=[counter] if progress and not verbose else []).invoke(full_args)
     finally:
         counter.finish()
         _release_warehouse()
@@ -107,6 +110,20 @@ def run_dbt(
             failed.append(f"{node_result.node.unique_id}: {(node_result.message or '').strip()}")
     detail = "\n  ".join(failed) if failed else str(result.exception or "see the dbt log")
     raise DbtFailed(f"dbt {' '.join(args)} failed:\n  {detail}\n(full dbt log: {dbt_log_path(settings)})")
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_log_path(settings: Settings) -> Path:

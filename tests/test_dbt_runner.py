@@ -35,3 +35,30 @@ def test_test_results_count_against_their_num_models_total() -> None:
         counter(SimpleNamespace(info=SimpleNamespace(name="LogTestResult"),
                                 data=SimpleNamespace(index=index, num_models=4, status="pass")))
     assert lines[-1].startswith("dbt build: 4/4 nodes (")
+
+
+def test_running_dbt_leaves_the_callers_environment_as_it_was(tmp_path, monkeypatch) -> None:
+    import os
+
+    from segmentation.config import Settings
+    from segmentation.dbt_runner import run_dbt
+
+    monkeypatch.delenv("SEGMENTATION_WAREHOUSE_PATH", raising=False)
+    settings = Settings.from_env({"SEGMENTATION_DATA_DIR": str(tmp_path)})
+    seen: dict[str, str | None] = {}
+
+    class FakeRunner:
+        def __init__(self, callbacks):
+            pass
+
+        def invoke(self, args):
+            seen["during"] = os.environ.get("SEGMENTATION_WAREHOUSE_PATH")
+            from types import SimpleNamespace
+
+            return SimpleNamespace(success=True)
+
+    monkeypatch.setattr("dbt.cli.main.dbtRunner", FakeRunner)
+    run_dbt(["parse"], settings)
+
+    assert seen["during"] == str(settings.warehouse_path)
+    assert "SEGMENTATION_WAREHOUSE_PATH" not in os.environ
