@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -53,9 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser(
         "load",
-        help="load new landing files into the warehouse's raw schema",
-        description="Load every landing file not loaded before into raw.<entity>; bad records "
-        "go to raw._load_rejects. One transaction: a failed load changes nothing.",
+        help="load new landing files into the typed Parquet raw zone",
+        description="Load every landing file not loaded before into the raw zone "
+        "(SEGMENTATION_RAW_DIR, Parquet; dbt reads it as raw.<entity>); bad records go to "
+        "raw._load_rejects. Atomic: a failed load leaves nothing visible.",
     )
     load.add_argument("--landing", type=Path, default=None,
                       help="landing folder (default: SEGMENTATION_LANDING_DIR, ./data/landing)")
@@ -179,7 +181,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.ingest.load import load_landing
 
     landing = (args.landing or settings.landing_dir).resolve()
-    report = load_landing(landing, settings.warehouse_path, progress=_progress)
+    report = load_landing(landing, settings.raw_dir, progress=_progress)
     for result in report.files:
         if result.status == "loaded":
             print(f"loaded  {result.path.relative_to(landing)}: {result.rows_loaded:,} rows"
@@ -188,7 +190,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
             print(f"skipped {result.path.relative_to(landing)}: {result.note}")
     for warning in report.warnings:
         print(f"warning: {warning}")
-    print(f"warehouse: {settings.warehouse_path}")
+    print(f"raw zone: {settings.raw_dir}")
     return 0
 
 
@@ -218,11 +220,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.regenerate:
             for suffix in ("", ".wal"):
                 Path(f"{settings.warehouse_path}{suffix}").unlink(missing_ok=True)
+            shutil.rmtree(settings.raw_dir, ignore_errors=True)
         generate(_generator_config(args), settings.data_dir, progress=_progress)
     else:
         print(f"[1/4] using existing landing files in {landing}")
     print("[2/4] loading landing files into raw")
-    report = load_landing(landing, settings.warehouse_path, progress=_progress)
+    report = load_landing(landing, settings.raw_dir, progress=_progress)
     loaded = report.loaded_files
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "

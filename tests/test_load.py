@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from segmentation.ingest import load as load_module
+from segmentation.ingest import raw_zone
 from segmentation.ingest.load import LoadError, load_landing
 
 PRODUCTS_HEADER = "product_id,product_name,category,list_price,unit_cost"
@@ -26,12 +27,10 @@ def write(landing: Path, entity: str, name: str, text: str | bytes) -> Path:
     return path
 
 
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+def query(raw_dir: Path, sql: str) -> list[tuple]:
+    """`sql` over the raw zone's committed rows, as readers see them (views raw.<table>)."""
+    with raw_zone.connect(raw_dir) as con:
         return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture
@@ -41,7 +40,8 @@ def landing(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "warehouse.duckdb"
+    """The raw zone (the name is kept from when raw was a schema of the warehouse)."""
+    return tmp_path / "raw"
 
 
 def test_good_file_loads_every_row_typed(landing: Path, warehouse: Path) -> None:

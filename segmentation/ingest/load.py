@@ -1,4 +1,4 @@
-"""Load landing files into the warehouse's `raw` schema, typed by the contract.
+"""Load landing files into the typed Parquet raw zone (see raw_zone.py), typed by the contract.
 
 Guarantees, each covered by tests/test_load.py:
 
@@ -8,15 +8,23 @@ Guarantees, each covered by tests/test_load.py:
   column, reason and raw text. Every other record lands in `raw.<entity>`. Per file,
   rows_read = rows_loaded + rows_rejected in `raw._load_manifest`.
 - A file missing a required column stops the whole load with a `LoadError` naming the file
-  and the column. Extra columns are ignored with a warning.
+  and the column, before anything is written. Extra columns are ignored with a warning.
 - A file whose content (SHA-256) was loaded before is skipped: loading twice adds nothing.
-- One load is one transaction: if anything fails, the database is left as it was.
+- A load is atomic: its manifest, renamed into place last, is the commit. Readers only see
+  rows of committed loads, and the next load removes what a failed or killed one left
+  (raw_zone.py says how and why).
+- Memory is bounded whatever the data size: each file is read by its own DuckDB with a
+  memory limit, spilling to disk, and streamed into Parquet with COPY; no table passes
+  through Python. SEGMENTATION_LOAD_MEMORY_LIMIT, SEGMENTATION_LOAD_THREADS and
+  SEGMENTATION_LOAD_TEMP_DIR set its resources.
+- Column names from file headers are checked against the contract and always quoted as
+  identifiers, never pasted into SQL as they are.
 
 Business rules (allowed values, unknown references, duplicates) are not checked here: such
 rows are valid data about a bad fact, so they land in `raw` and dbt quarantines them.
 
-The loader is DuckDB-specific on purpose (it uses DuckDB's readers and reject capture);
-everything downstream of `raw` is portable dbt SQL.
+The loader uses DuckDB's readers and reject capture; what it writes is plain Parquet that
+DuckDB, Spark and (by copy) PostgreSQL read (macros/raw_zone.sql).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import gzip
 import hashlib
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,18 +43,14 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.ingest import raw_zone
 from segmentation.ingest.contract import Column, Contract, Entity, load_contract
+from segmentation.ingest.raw_zone import METADATA_COLUMNS
 
 log = logging.getLogger(__name__)
 
-RAW_SCHEMA = "raw"
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
-METADATA_COLUMNS = (
-    ("_load_id", "VARCHAR"),
-    ("_source_file", "VARCHAR"),
-    ("_source_line_number", "BIGINT"),
-    ("_loaded_at", "TIMESTAMP"),
-)
+__all__ = ["METADATA_COLUMNS", "FileResult", "LoadError", "LoadReport", "landing_files", "load_landing"]
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
 
@@ -64,6 +69,11 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     note: str = ""
+    # Manifest fields of a loaded file.
+    relative_path: str = ""
+    file_bytes: int = 0
+    file_format: str = ""
+    ignored_columns: str | None = None
 
 
 @dataclass
@@ -86,15 +96,16 @@ class LoadReport:
 
 def load_landing(
     landing_dir: Path,
-    warehouse_path: Path,
+    raw_dir: Path,
     *,
     contract: Contract | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> LoadReport:
-    """Load every new landing file into `raw`, in one transaction."""
+    """Load every new landing file into the raw zone; one commit (the manifest) at the end."""
     contract = contract or load_contract()
     say = progress or log.info
     landing_dir = landing_dir.resolve()
+    raw_dir = raw_dir.resolve()
     if not landing_dir.is_dir():
         raise LoadError(
             f"{landing_dir}: the landing folder does not exist "
@@ -103,33 +114,91 @@ def load_landing(
 
     report = LoadReport(load_id=uuid.uuid4().hex, loaded_at=datetime.now(UTC).replace(tzinfo=None))
     plan = _discover(landing_dir, contract, report)
-
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse_path))
+    duck = raw_zone.DuckDBSettings.from_env(raw_dir)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        _ensure_schema(con, contract)
-        plan = _skip_known_content(con, plan, report, landing_dir)
-        # Check every header before writing anything, so a bad file stops the load early.
-        headers = {path: _header(path, entity, report) for entity, path, _ in plan}
-        con.begin()
-        try:
-            for entity, path, sha256 in plan:
-                say(f"loading {path.relative_to(landing_dir)}")
-                result = _load_file(
-                    con, entity, path, sha256, headers[path], report, landing_dir
-                )
-                report.files.append(result)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+        with raw_zone.locked(raw_dir):
+            _load_locked(duck, landing_dir, raw_dir, contract, plan, report, say)
+    except raw_zone.RawZoneLocked as exc:
+        raise LoadError(str(exc)) from exc
     for warning in report.warnings:
         log.warning(warning)
     return report
+
+
+def _load_locked(
+    duck: raw_zone.DuckDBSettings,
+    landing_dir: Path,
+    raw_dir: Path,
+    contract: Contract,
+    plan: list[tuple[Entity, Path, str]],
+    report: LoadReport,
+    say: Callable[[str], None],
+) -> None:
+    for leftover in raw_zone.remove_uncommitted(raw_dir):
+        log.info("removed %s, left by a load that did not commit", leftover)
+    staging = raw_dir / raw_zone.STAGING / report.load_id
+    staging.mkdir(parents=True)
+    try:
+        con = duck.connect()
+        try:
+            raw_zone.write_schema_files(con, raw_dir, staging, contract)
+        finally:
+            con.close()
+        plan = _skip_known_content(raw_dir, plan, report, landing_dir)
+        # Check every header before writing anything, so a bad file stops the load early.
+        headers = {path: _header(path, entity, report) for entity, path, _ in plan}
+        for number, (entity, path, sha256) in enumerate(plan):
+            say(f"loading {path.relative_to(landing_dir)}")
+            report.files.append(
+                _load_file(duck, entity, path, sha256, headers[path], report, landing_dir, raw_dir, staging, number)
+            )
+        if report.loaded_files:
+            _commit(duck, raw_dir, staging, report)
+    except BaseException:
+        # Nothing of this load is visible (it has no manifest); remove its files now.
+        raw_zone.remove_uncommitted(raw_dir)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _commit(
+    duck: raw_zone.DuckDBSettings, raw_dir: Path, staging: Path, report: LoadReport
+) -> None:
+    """Write the load's manifest, then rename it into place: the commit point."""
+    columns = raw_zone.MANIFEST_COLUMNS
+    temp = staging / f"{report.load_id}.parquet"
+    con = duck.connect()
+    try:
+        con.execute(
+            "CREATE TABLE manifest ("
+            + ", ".join(f"{raw_zone.ident(n)} {t}" for n, t in columns)
+            + ")"
+        )
+        con.executemany(
+            f"INSERT INTO manifest VALUES ({', '.join('?' for _ in columns)})",
+            [
+                [
+                    report.load_id, f.entity, f.relative_path, f.sha256, f.file_bytes, f.file_format,
+                    f.rows_read, f.rows_loaded, f.rows_rejected, f.ignored_columns, report.loaded_at,
+                ]
+                for f in report.loaded_files
+            ],
+        )
+        con.execute(f"COPY (SELECT * FROM manifest ORDER BY file_path) TO {raw_zone.literal(temp)} (FORMAT parquet)")
+    finally:
+        con.close()
+    _fsync(temp)
+    target = raw_dir / raw_zone.MANIFEST / f"{report.load_id}.parquet"
+    os.replace(temp, target)
+    _fsync(target.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _discover(
@@ -186,17 +255,18 @@ def _sha256(path: Path) -> str:
 
 
 def _skip_known_content(
-    con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
     plan: list[tuple[Entity, Path, str]],
     report: LoadReport,
     landing_dir: Path,
 ) -> list[tuple[Entity, Path, str]]:
-    seen = {
-        sha: name
-        for sha, name in con.execute(
-            f"SELECT content_sha256, file_path FROM {RAW_SCHEMA}._load_manifest"
-        ).fetchall()
-    }
+    with raw_zone.connect(raw_dir) as con:
+        seen = {
+            sha: name
+            for sha, name in con.execute(
+                f"SELECT content_sha256, file_path FROM raw.{raw_zone.MANIFEST}"
+            ).fetchall()
+        }
     kept = []
     for entity, path, sha256 in plan:
         if sha256 in seen:
@@ -209,49 +279,13 @@ def _skip_known_content(
     return kept
 
 
-def _ensure_schema(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-    con.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}._load_manifest (
-            load_id VARCHAR, entity VARCHAR, file_path VARCHAR, content_sha256 VARCHAR,
-            file_bytes BIGINT, file_format VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
-            rows_rejected BIGINT, ignored_columns VARCHAR, loaded_at TIMESTAMP
-        )"""
-    )
-    con.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}._load_rejects (
-            load_id VARCHAR, entity VARCHAR, file_path VARCHAR, line_number BIGINT,
-            column_name VARCHAR, reason VARCHAR, raw_value VARCHAR, raw_text VARCHAR,
-            rejected_at TIMESTAMP
-        )"""
-    )
-    for entity in contract.entities:
-        columns = [(c.name, c.sql_type) for c in entity.columns] + list(METADATA_COLUMNS)
-        ddl = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{entity.name} ({ddl})")
-        # A column added to the contract later is added to the existing raw table.
-        existing = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = ? AND table_name = ?",
-                [RAW_SCHEMA, entity.name],
-            ).fetchall()
-        }
-        for name, sql_type in columns:
-            if name not in existing:
-                con.execute(f'ALTER TABLE {RAW_SCHEMA}.{entity.name} ADD COLUMN "{name}" {sql_type}')
-
-
 def _header(path: Path, entity: Entity, report: LoadReport) -> list[str]:
     """The file's column names; raises LoadError when a required column is missing."""
     if path.name.endswith(".parquet"):
         try:
             names = [
                 row[0]
-                for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()
+                for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({raw_zone.literal(path)})").fetchall()
             ]
         except duckdb.Error as exc:
             raise LoadError(f"{path}: not a readable Parquet file ({exc})") from exc
@@ -299,122 +333,126 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _load_file(
-    con: duckdb.DuckDBPyConnection,
+    duck: raw_zone.DuckDBSettings,
     entity: Entity,
     path: Path,
     sha256: str,
     header: list[str],
     report: LoadReport,
     landing_dir: Path,
+    raw_dir: Path,
+    staging: Path,
+    number: int,
 ) -> FileResult:
+    """Type one landing file into a Parquet file of rows and one of rejects, streaming.
+
+    One pass over the file types every record into a scratch table (DuckDB spills it to
+    disk past memory_limit), keeping the reasons and raw text of bad records only; the
+    structural rejects of the CSV reader are then known, so the good rows are written with
+    their line numbers, and the rejects next to them.
+    """
     relative = str(path.relative_to(landing_dir))
     is_parquet = path.name.endswith(".parquet")
-    rejects_table, scans_table = f"_rejects_{uuid.uuid4().hex}", f"_scans_{uuid.uuid4().hex}"
-    if is_parquet:
-        source = (
-            "(SELECT *, file_row_number + 1 AS _record_index "
-            f"FROM read_parquet({_quote(path)}, file_row_number = true))"
-        )
-        select_list = ", ".join(
-            f'CAST("{orig}" AS VARCHAR) AS "{name}"' for orig, name in zip(_parquet_names(path), header, strict=True)
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT _record_index, {select_list} FROM {source}")
-        structural: list[tuple] = []
-        line_expr = "_record_index"
-    else:
-        columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in header) + "}"
+    q = raw_zone.ident
+    con = duck.connect()
+    try:
+        if is_parquet:
+            source = (
+                "SELECT file_row_number + 1 AS _record_index, "
+                + ", ".join(
+                    f"CAST({q(orig)} AS VARCHAR) AS {q(name)}"
+                    for orig, name in zip(_parquet_names(path), header, strict=True)
+                )
+                + f" FROM read_parquet({raw_zone.literal(path)}, file_row_number = true)"
+            )
+        else:
+            columns = "{" + ", ".join(f"{raw_zone.literal(name)}: 'VARCHAR'" for name in header) + "}"
+            source = f"""
+                SELECT row_number() OVER () AS _record_index, *
+                FROM read_csv({raw_zone.literal(path)}, header = true, auto_detect = false, columns = {columns},
+                              delim = ',', quote = '"', escape = '"', strict_mode = true,
+                              store_rejects = true, rejects_table = '_rejects', rejects_scan = '_scans')
+            """
+        conditions, reasons = _error_checks(entity, header)
+        any_error = " OR ".join(conditions) or "false"
+        typed_columns = [_typed_expression(col, col.name in header) for col in entity.columns]
+        raw_text = "concat_ws(',', " + ", ".join(f"coalesce({q(n)}, '')" for n in header) + ")"
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _parsed AS
-            SELECT row_number() OVER () AS _record_index, *
-            FROM read_csv({_quote(path)}, header = true, auto_detect = false, columns = {columns},
-                          delim = ',', quote = '"', escape = '"', strict_mode = true,
-                          store_rejects = true, rejects_table = '{rejects_table}',
-                          rejects_scan = '{scans_table}')
+            CREATE TABLE _typed AS
+            SELECT {", ".join(typed_columns)}, _record_index,
+                   CASE WHEN {any_error}
+                        THEN list_filter([{", ".join(reasons)}], e -> e IS NOT NULL) END AS _errors,
+                   CASE WHEN {any_error} THEN {raw_text} END AS _raw_text
+            FROM ({source})
             """
         )
-        structural = con.execute(
-            f"""SELECT line, column_name, error_type, csv_line, error_message
-                FROM {rejects_table} ORDER BY line"""
-        ).fetchall()
-        line_expr = _csv_line_expression(sorted({row[0] for row in structural}))
+        if is_parquet:
+            structural: list[tuple] = []
+            line_expr = "_record_index"
+        else:
+            structural = con.execute(
+                "SELECT line, column_name, error_type, csv_line, error_message FROM _rejects ORDER BY line"
+            ).fetchall()
+            line_expr = _csv_line_expression(sorted({row[0] for row in structural}))
 
-    typed_columns = [_typed_expression(col, col.name in header) for col in entity.columns]
-    errors = ", ".join(_error_checks(col, col.name in header) for col in entity.columns)
-    raw_text = "concat_ws(',', " + ", ".join(f"coalesce(\"{n}\", '')" for n in header) + ")"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _typed AS
-        WITH parsed AS (SELECT *, {line_expr} AS _line FROM _parsed)
-        SELECT {", ".join(typed_columns)}, _line,
-               list_filter([{errors}], e -> e IS NOT NULL) AS _errors,
-               {raw_text} AS _raw_text
-        FROM parsed
-        """
-    )
-    names = ", ".join(f'"{c.name}"' for c in entity.columns)
-    meta = "_load_id, _source_file, _source_line_number, _loaded_at"
-    con.execute(
-        f"""INSERT INTO {RAW_SCHEMA}.{entity.name} ({names}, {meta})
-            SELECT {names}, ?, ?, _line, ? FROM _typed WHERE len(_errors) = 0 ORDER BY _line""",
-        [report.load_id, relative, report.loaded_at],
-    )
-    con.execute(
-        f"""INSERT INTO {RAW_SCHEMA}._load_rejects
-            SELECT ?, ?, ?, _line, e.column_name, e.reason, e.raw_value, _raw_text, ?
-            FROM (SELECT _line, _raw_text, unnest(_errors) AS e FROM _typed WHERE len(_errors) > 0)
-            ORDER BY _line, e.column_name""",
-        [report.load_id, entity.name, relative, report.loaded_at],
-    )
-    for line, column_name, error_type, csv_line, message in structural:
+        data_name = f"{report.load_id}_{number}.parquet"
+        names = ", ".join(q(c.name) for c in entity.columns)
+        params = [report.load_id, relative, report.loaded_at]
+        (loaded,) = con.execute(
+            f"""COPY (SELECT {names}, ?::VARCHAR AS _load_id, ?::VARCHAR AS _source_file,
+                             {line_expr} AS _source_line_number, ?::TIMESTAMP AS _loaded_at
+                      FROM _typed WHERE _errors IS NULL)
+                TO {raw_zone.literal(staging / data_name)} (FORMAT parquet)""",
+            params,
+        ).fetchone()
         con.execute(
-            f"INSERT INTO {RAW_SCHEMA}._load_rejects VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            [
-                report.load_id,
-                entity.name,
-                relative,
-                line,
-                column_name,
-                f"malformed_line: {str(error_type).lower()} ({message})",
-                csv_line,
-                report.loaded_at,
-            ],
+            """CREATE TABLE _file_rejects AS
+               SELECT _line AS line_number, e.column_name, e.reason, e.raw_value, _raw_text AS raw_text
+               FROM (SELECT """ + line_expr + """ AS _line, _raw_text, unnest(_errors) AS e
+                     FROM _typed WHERE _errors IS NOT NULL)"""
         )
-    (parsed_rows, loaded, type_rejected) = con.execute(
-        "SELECT count(*), count(*) FILTER (len(_errors) = 0), count(*) FILTER (len(_errors) > 0) FROM _typed"
-    ).fetchone()
-    rejected = type_rejected + len({row[0] for row in structural})
-    extra = [n for n in header if n not in {c.name for c in entity.columns}]
-    con.execute(
-        f"INSERT INTO {RAW_SCHEMA}._load_manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            report.load_id,
-            entity.name,
-            relative,
-            sha256,
-            path.stat().st_size,
-            "parquet" if is_parquet else "csv",
-            parsed_rows + len({row[0] for row in structural}),
-            loaded,
-            rejected,
-            ",".join(extra) or None,
-            report.loaded_at,
-        ],
-    )
-    for table in ("_parsed", "_typed"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        for line, column_name, error_type, csv_line, message in structural:
+            con.execute(
+                "INSERT INTO _file_rejects VALUES (?, ?, ?, NULL, ?)",
+                [line, column_name, f"malformed_line: {str(error_type).lower()} ({message})", csv_line],
+            )
+        (type_rejected,) = con.execute("SELECT count(*) FROM _typed WHERE _errors IS NOT NULL").fetchone()
+        rejected = type_rejected + len({row[0] for row in structural})
+        if rejected:
+            con.execute(
+                f"""COPY (SELECT ?::VARCHAR AS load_id, ?::VARCHAR AS entity, ?::VARCHAR AS file_path,
+                                 line_number, column_name, reason, raw_value, raw_text,
+                                 ?::TIMESTAMP AS rejected_at
+                          FROM _file_rejects ORDER BY line_number, column_name)
+                    TO {raw_zone.literal(staging / ("rejects_" + data_name))} (FORMAT parquet)""",
+                [report.load_id, entity.name, relative, report.loaded_at],
+            )
+    finally:
+        con.close()
+    # Complete files only ever appear in the entity folders (still invisible: no manifest yet).
+    os.replace(staging / data_name, raw_dir / entity.name / data_name)
     if rejected:
+        os.replace(staging / ("rejects_" + data_name), raw_dir / raw_zone.REJECTS / data_name)
         report.warnings.append(f"{path}: {rejected} row(s) rejected; see raw._load_rejects")
+    extra = [n for n in header if n not in {c.name for c in entity.columns}]
     return FileResult(
         entity.name, path, sha256, "loaded",
-        rows_read=parsed_rows + len({row[0] for row in structural}),
+        rows_read=loaded + rejected,
         rows_loaded=loaded,
         rows_rejected=rejected,
+        relative_path=relative,
+        file_bytes=path.stat().st_size,
+        file_format="parquet" if is_parquet else "csv",
+        ignored_columns=",".join(extra) or None,
     )
 
 
 def _parquet_names(path: Path) -> list[str]:
-    return [row[0] for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()]
+    return [
+        row[0]
+        for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({raw_zone.literal(path)})").fetchall()
+    ]
 
 
 def _csv_line_expression(rejected_lines: list[int]) -> str:
@@ -431,12 +469,12 @@ def _csv_line_expression(rejected_lines: list[int]) -> str:
 
 def _typed_expression(col: Column, present: bool) -> str:
     if not present:
-        return f'CAST(NULL AS {col.sql_type}) AS "{col.name}"'
-    return f'{_cast(col)} AS "{col.name}"'
+        return f"CAST(NULL AS {col.sql_type}) AS {raw_zone.ident(col.name)}"
+    return f"{_cast(col)} AS {raw_zone.ident(col.name)}"
 
 
 def _clean(col: Column) -> str:
-    return f"nullif(trim(\"{col.name}\"), '')"
+    return f"nullif(trim({raw_zone.ident(col.name)}), '')"
 
 
 def _cast(col: Column) -> str:
@@ -460,34 +498,33 @@ def _cast(col: Column) -> str:
     return f"try_cast({value} AS {col.sql_type})"
 
 
-def _error_checks(col: Column, present: bool) -> str:
-    """List elements: a struct naming the column and reason, or NULL when the value is fine."""
-    checks = []
-    if present:
-        checks.append(
-            f"CASE WHEN {_clean(col)} IS NOT NULL AND {_cast(col)} IS NULL "
-            f"THEN {{'column_name': '{col.name}', 'reason': 'invalid_{col.type}', 'raw_value': \"{col.name}\"}} END"
-        )
-    if not col.nullable:
-        value = _clean(col) if present else "NULL"
-        checks.append(
-            f"CASE WHEN {value} IS NULL "
-            f"THEN {{'column_name': '{col.name}', 'reason': 'missing_value', 'raw_value': NULL}} END"
-        )
-    return ", ".join(checks) if checks else "NULL"
+def _error_checks(entity: Entity, header: list[str]) -> tuple[list[str], list[str]]:
+    """Per check: the condition that a record breaks it, and the reject struct it gives."""
+    conditions, reasons = [], []
+    for col in entity.columns:
+        present = col.name in header
+        name = raw_zone.literal(col.name)
+        if present:
+            condition = f"({_clean(col)} IS NOT NULL AND {_cast(col)} IS NULL)"
+            conditions.append(condition)
+            reasons.append(
+                f"CASE WHEN {condition} THEN {{'column_name': {name}, 'reason': 'invalid_{col.type}', "
+                f"'raw_value': {raw_zone.ident(col.name)}}} END"
+            )
+        if not col.nullable:
+            condition = f"({_clean(col)} IS NULL)" if present else "true"
+            conditions.append(condition)
+            reasons.append(
+                f"CASE WHEN {condition} THEN {{'column_name': {name}, 'reason': 'missing_value', "
+                "'raw_value': NULL::VARCHAR} END"
+            )
+    return conditions, reasons
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def summarize_raw(warehouse_path: Path, entities: Iterable[str]) -> dict[str, int]:
-    """Row counts of the raw tables (read-only)."""
-    con = duckdb.connect(str(warehouse_path), read_only=True)
-    try:
+def summarize_raw(raw_dir: Path, entities: Iterable[str]) -> dict[str, int]:
+    """Row counts of the committed raw-zone tables."""
+    with raw_zone.connect(raw_dir) as con:
         return {
-            name: con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{name}").fetchone()[0]
+            name: con.execute(f"SELECT count(*) FROM raw.{raw_zone.ident(name)}").fetchone()[0]
             for name in entities
         }
-    finally:
-        con.close()
