@@ -373,18 +373,29 @@ def _load_file(
                               delim = ',', quote = '"', escape = '"', strict_mode = true,
                               store_rejects = true, rejects_table = '_rejects', rejects_scan = '_scans')
             """
+        # Layers, so that each value is trimmed and cast once: cleaned -> typed -> flagged.
+        present = [(i, col) for i, col in enumerate(entity.columns) if col.name in header]
+        cleaned = ", ".join(f"nullif(trim({q(col.name)}), '') AS {_clean_name(i)}" for i, col in present)
+        typed = ", ".join(f"{_cast(col, _clean_name(i))} AS {_typed_name(i)}" for i, col in present)
         conditions, reasons = _error_checks(entity, header)
         any_error = " OR ".join(conditions) or "false"
-        typed_columns = [_typed_expression(col, col.name in header) for col in entity.columns]
+        typed_columns = ", ".join(
+            (_typed_name(i) if col.name in header else f"CAST(NULL AS {col.sql_type})") + f" AS {q(col.name)}"
+            for i, col in enumerate(entity.columns)
+        )
         raw_text = "concat_ws(',', " + ", ".join(f"coalesce({q(n)}, '')" for n in header) + ")"
         con.execute(
             f"""
             CREATE TABLE _typed AS
-            SELECT {", ".join(typed_columns)}, _record_index,
-                   CASE WHEN {any_error}
+            WITH source AS ({source}),
+            cleaned AS (SELECT *{", " + cleaned if cleaned else ""} FROM source),
+            typed AS (SELECT *{", " + typed if typed else ""} FROM cleaned),
+            flagged AS (SELECT *, {any_error} AS _segmentation_bad FROM typed)
+            SELECT {typed_columns}, _record_index,
+                   CASE WHEN _segmentation_bad
                         THEN list_filter([{", ".join(reasons)}], e -> e IS NOT NULL) END AS _errors,
-                   CASE WHEN {any_error} THEN {raw_text} END AS _raw_text
-            FROM ({source})
+                   CASE WHEN _segmentation_bad THEN {raw_text} END AS _raw_text
+            FROM flagged
             """
         )
         if is_parquet:
@@ -467,18 +478,17 @@ def _csv_line_expression(rejected_lines: list[int]) -> str:
     return f"_record_index + 1 + len(list_filter([{thresholds}], t -> t <= _record_index))"
 
 
-def _typed_expression(col: Column, present: bool) -> str:
-    if not present:
-        return f"CAST(NULL AS {col.sql_type}) AS {raw_zone.ident(col.name)}"
-    return f"{_cast(col)} AS {raw_zone.ident(col.name)}"
+def _clean_name(index: int) -> str:
+    # Positional names: a header can hold any text, so no name derived from it is safe.
+    return f"_segmentation_clean_{index}"
 
 
-def _clean(col: Column) -> str:
-    return f"nullif(trim({raw_zone.ident(col.name)}), '')"
+def _typed_name(index: int) -> str:
+    return f"_segmentation_typed_{index}"
 
 
-def _cast(col: Column) -> str:
-    value = _clean(col)
+def _cast(col: Column, value: str) -> str:
+    """The typed value of `value` (a trimmed, non-empty text or NULL); NULL when it does not type."""
     if col.type == "varchar":
         return value
     if col.type == "boolean":
@@ -499,20 +509,22 @@ def _cast(col: Column) -> str:
 
 
 def _error_checks(entity: Entity, header: list[str]) -> tuple[list[str], list[str]]:
-    """Per check: the condition that a record breaks it, and the reject struct it gives."""
+    """Per check: the condition that a record breaks it (over the cleaned and typed columns),
+    and the reject struct it gives."""
     conditions, reasons = [], []
-    for col in entity.columns:
+    for index, col in enumerate(entity.columns):
         present = col.name in header
         name = raw_zone.literal(col.name)
+        clean, typed = _clean_name(index), _typed_name(index)
         if present:
-            condition = f"({_clean(col)} IS NOT NULL AND {_cast(col)} IS NULL)"
+            condition = f"({clean} IS NOT NULL AND {typed} IS NULL)"
             conditions.append(condition)
             reasons.append(
                 f"CASE WHEN {condition} THEN {{'column_name': {name}, 'reason': 'invalid_{col.type}', "
                 f"'raw_value': {raw_zone.ident(col.name)}}} END"
             )
         if not col.nullable:
-            condition = f"({_clean(col)} IS NULL)" if present else "true"
+            condition = f"({clean} IS NULL)" if present else "true"
             conditions.append(condition)
             reasons.append(
                 f"CASE WHEN {condition} THEN {{'column_name': {name}, 'reason': 'missing_value', "
