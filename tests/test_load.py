@@ -302,3 +302,31 @@ def test_unknown_folders_and_file_types_are_reported_not_loaded(landing: Path, w
 def test_missing_landing_folder_is_a_clear_error(tmp_path: Path, warehouse: Path) -> None:
     with pytest.raises(LoadError, match="landing folder does not exist"):
         load_landing(tmp_path / "nowhere", warehouse)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_a_crafted_column_name_is_only_ever_a_name(
+    landing: Path, warehouse: Path, tmp_path: Path, file_format: str
+) -> None:
+    """Column names from a header or a Parquet schema are quoted as identifiers: SQL in a
+    name never runs (here it would write a file), the column is an ignored extra one."""
+    written = tmp_path / "injected.csv"
+    crafted = f"x\"), (SELECT 1)) TO '{written}'; COPY (SELECT 1) TO '{written}'; --'"
+    if file_format == "csv":
+        header = PRODUCTS_HEADER + ',"' + crafted.replace('"', '""') + '"'
+        write(landing, "products", "p.csv", f"{header}\nP1,W,hardware,1,1,boom\n")
+    else:
+        path = landing / "products" / "p.parquet"
+        path.parent.mkdir(parents=True)
+        name = crafted.replace('"', '""')
+        duckdb.sql(
+            "copy (select 'P1' as product_id, 'hardware' as category, 1.0 as list_price, 1.0 as unit_cost, "
+            f"""'boom' as "{name}") to '{path}' (format parquet)"""
+        )
+
+    report = load_landing(landing, warehouse)
+
+    assert not written.exists()
+    assert [(f.rows_loaded, f.rows_rejected) for f in report.files] == [(1, 0)]
+    assert any("extra column(s)" in w for w in report.warnings)
+    assert query(warehouse, "select product_id from raw.products") == [("P1",)]
