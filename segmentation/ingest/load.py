@@ -36,6 +36,7 @@ import logging
 import os
 import shutil
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,10 @@ SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 __all__ = ["METADATA_COLUMNS", "FileResult", "LoadError", "LoadReport", "landing_files", "load_landing"]
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
+ISO_8601_TIMESTAMP = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
 
 
 class LoadError(Exception):
@@ -188,6 +193,8 @@ def _commit(
     finally:
         con.close()
     _fsync(temp)
+    for folder in {raw_dir / f.entity for f in report.loaded_files} | {raw_dir / raw_zone.REJECTS}:
+        _fsync(folder)  # the renames of this load's data files, before the commit
     target = raw_dir / raw_zone.MANIFEST / f"{report.load_id}.parquet"
     os.replace(temp, target)
     _fsync(target.parent)
@@ -291,6 +298,8 @@ def _header(path: Path, entity: Entity, report: LoadReport) -> list[str]:
             raise LoadError(f"{path}: not a readable Parquet file ({exc})") from exc
     else:
         names = _csv_header(path)
+        if path.name.endswith(".gz"):
+            _check_gzip(path)
     normalized = [name.strip().lower() for name in names]
     duplicates = sorted({n for n in normalized if normalized.count(n) > 1})
     if duplicates:
@@ -311,6 +320,20 @@ def _header(path: Path, entity: Entity, report: LoadReport) -> list[str]:
     if extra:
         report.warnings.append(f"{path}: extra column(s) {', '.join(extra)} not in the contract; ignored")
     return normalized
+
+
+def _check_gzip(path: Path) -> None:
+    """Decompress the whole file: DuckDB reads a truncated gzip stream as a shorter file,
+    which would lose its last rows without a word."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LoadError(
+            f"{path}: the gzip stream is truncated or corrupt ({exc}); the file is rejected whole and "
+            "nothing was loaded. Replace it with the complete file and load again."
+        ) from exc
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -441,9 +464,12 @@ def _load_file(
             )
     finally:
         con.close()
-    # Complete files only ever appear in the entity folders (still invisible: no manifest yet).
+    # Complete, durable files only ever appear in the entity folders (invisible until the
+    # manifest commits; synced first, so the manifest never outlives them after a power cut).
+    _fsync(staging / data_name)
     os.replace(staging / data_name, raw_dir / entity.name / data_name)
     if rejected:
+        _fsync(staging / ("rejects_" + data_name))
         os.replace(staging / ("rejects_" + data_name), raw_dir / raw_zone.REJECTS / data_name)
         report.warnings.append(f"{path}: {rejected} row(s) rejected; see raw._load_rejects")
     extra = [n for n in header if n not in {c.name for c in entity.columns}]
@@ -502,9 +528,13 @@ def _cast(col: Column, value: str) -> str:
         # try_cast alone would round '2.5' to 3 and accept '0x10' or '1e3': only digits pass.
         return f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]+') THEN try_cast({value} AS BIGINT) END"
     if col.type == "timestamp":
-        # Values with an offset are converted to UTC; values without one are read as UTC
-        # (the session time zone is UTC).
-        return f"timezone('UTC', try_cast({value} AS TIMESTAMPTZ))"
+        # ISO-8601 only: a date, or a date and time, with an optional offset (`Z`, `+02:00`),
+        # converted to UTC; a value without one is read as UTC (the session time zone is UTC).
+        # DuckDB's cast would also take zone names (`EST`, `Europe/Berlin`): the contract does not.
+        return (
+            f"CASE WHEN regexp_full_match({value}, '{ISO_8601_TIMESTAMP}') "
+            f"THEN timezone('UTC', try_cast({value} AS TIMESTAMPTZ)) END"
+        )
     return f"try_cast({value} AS {col.sql_type})"
 
 
