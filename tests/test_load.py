@@ -330,3 +330,43 @@ def test_a_crafted_column_name_is_only_ever_a_name(
     assert [(f.rows_loaded, f.rows_rejected) for f in report.files] == [(1, 0)]
     assert any("extra column(s)" in w for w in report.warnings)
     assert query(warehouse, "select product_id from raw.products") == [("P1",)]
+
+
+def test_a_killed_load_is_invisible_and_the_next_load_removes_its_files(
+    landing: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(landing, "products", "day1.csv", f"{PRODUCTS_HEADER}\nP1,W,hardware,1,1\n")
+    load_landing(landing, warehouse)
+    write(landing, "products", "day2.csv", f"{PRODUCTS_HEADER}\nP2,W,hardware,1,1\nP3,W,hardware,x,1\n")
+
+    # Killed just before the commit: its files are in place, no manifest, no clean-up ran.
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("SIGKILL")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(load_module, "_commit", killed)
+        patch.setattr(raw_zone, "remove_uncommitted", lambda raw_dir: [])
+        with pytest.raises(KeyboardInterrupt):
+            load_landing(landing, warehouse)
+    leftovers = [p for p in (warehouse / "products").glob("*.parquet") if not p.name.startswith("_")]
+    assert len(leftovers) == 2 and len(list((warehouse / "_load_rejects").glob("[0-9a-f]*.parquet"))) == 1
+    assert query(warehouse, "select product_id from raw.products") == [("P1",)]
+    assert query(warehouse, "select count(*) from raw._load_rejects") == [(0,)]
+
+    report = load_landing(landing, warehouse)
+
+    assert [(f.path.name, f.status) for f in report.files] == [("day1.csv", "skipped"), ("day2.csv", "loaded")]
+    assert query(warehouse, "select product_id from raw.products order by 1") == [("P1",), ("P2",)]
+    assert query(warehouse, "select line_number from raw._load_rejects") == [(3,)]
+    files = [p for p in (warehouse / "products").glob("*.parquet") if not p.name.startswith("_")]
+    assert len(files) == 2 and {p.name for p in (warehouse / "_staging").iterdir()} <= {"duckdb_tmp"}
+
+
+def test_a_second_load_while_one_runs_fails_clearly(landing: Path, warehouse: Path) -> None:
+    write(landing, "products", "p.csv", f"{PRODUCTS_HEADER}\nP1,W,hardware,1,1\n")
+
+    with raw_zone.locked(warehouse), pytest.raises(LoadError, match="another load is writing the raw zone"):
+        load_landing(landing, warehouse)
+
+    load_landing(landing, warehouse)
+    assert query(warehouse, "select product_id from raw.products") == [("P1",)]
