@@ -43,6 +43,14 @@
   {%- set raw_dir = raw_zone_dir() -%}
   {%- set manifest_files = raw_dir ~ '/_load_manifest/*.parquet' -%}
   {%- set statements = [] -%}
+  {#- Not through run_query or get_relation: they open a transaction on this connection, and
+      the hook's statements would run inside it and be rolled back with it. -#}
+  {%- set (_, found) = adapter.execute(
+      "select lower(table_schema), lower(table_name) from information_schema.tables"
+      ~ " where table_type = 'BASE TABLE' and table_catalog = current_database()",
+      auto_begin=false, fetch=true) -%}
+  {%- set old_tables = [] -%}
+  {%- for row in found.rows -%}{%- do old_tables.append((row[0], row[1])) -%}{%- endfor -%}
   {%- for node, columns in raw_zone_tables() -%}
     {%- set relation = api.Relation.create(database=node.database, schema=node.schema, identifier=node.identifier) -%}
     {%- set files = raw_dir ~ '/' ~ node.identifier ~ '/*.parquet' -%}
@@ -57,6 +65,10 @@
     {%- endset -%}
     {%- if loop.first -%}
       {%- do statements.append('create schema if not exists ' ~ relation.include(identifier=false)) -%}
+    {%- endif -%}
+    {#- A warehouse from before the raw zone holds raw tables of the same names. -#}
+    {%- if (node.schema | lower, node.identifier | lower) in old_tables -%}
+      {%- do statements.append('drop table ' ~ relation) -%}
     {%- endif -%}
     {%- do statements.append(sql) -%}
   {%- endfor -%}

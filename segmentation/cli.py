@@ -187,7 +187,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
             print(f"loaded  {result.path.relative_to(landing)}: {result.rows_loaded:,} rows"
                   + (f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""))
         else:
-            print(f"skipped {result.path.relative_to(landing)}: {result.note}")
+            print(f"{result.status:<7} {result.path.relative_to(landing)}: {result.note}")
     for warning in report.warnings:
         print(f"warning: {warning}")
     print(f"raw zone: {settings.raw_dir}")
@@ -229,7 +229,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     loaded = report.loaded_files
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "
-          f"{len(report.files) - len(loaded)} file(s) already loaded")
+          f"{sum(f.status == 'skipped' for f in report.files)} file(s) already loaded"
+          + (f", {sum(f.status == 'ignored' for f in report.files)} ignored (see the warnings)"
+             if any(f.status == "ignored" for f in report.files) else ""))
     if args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
         print(f"[3/5] building the review of {args.previous_review_months} months ago (to compare with)")
         build_previous_review(settings, args.previous_review_months)

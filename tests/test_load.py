@@ -288,15 +288,30 @@ def test_a_failure_midway_leaves_the_database_as_it_was(
     assert query(warehouse, "select count(*) from raw._load_manifest") == [(1,)]
 
 
-def test_unknown_folders_and_file_types_are_reported_not_loaded(landing: Path, warehouse: Path) -> None:
+def test_every_file_not_loaded_is_listed_as_ignored_with_the_reason(landing: Path, warehouse: Path) -> None:
     write(landing, "invoices", "i.csv", "a\n1\n")
     write(landing, "products", "notes.txt", "hello")
+    write(landing, "products", ".hidden.csv", f"{PRODUCTS_HEADER}\nP9,W,hardware,1,1\n")
+    write(landing, "products", "archive/old.csv", f"{PRODUCTS_HEADER}\nP8,W,hardware,1,1\n")
+    (landing / "products" / "gone.csv").symlink_to(landing / "nowhere.csv")
 
     report = load_landing(landing, warehouse)
 
-    assert report.files == []
+    ignored = {f.path.name: f.note for f in report.files if f.status == "ignored"}
+    assert set(ignored) == {"invoices", "notes.txt", ".hidden.csv", "archive", "gone.csv"}
+    assert not report.loaded_files
     assert any("invoices" in w and "not an entity folder" in w for w in report.warnings)
     assert any("notes.txt" in w and "unsupported file type" in w for w in report.warnings)
+    manifest = query(warehouse, "select file_path, status, note, rows_read from raw._load_manifest order by 1")
+    assert [(path, status, rows) for path, status, _, rows in manifest] == [
+        ("invoices", "ignored", 0),
+        ("products/.hidden.csv", "ignored", 0),
+        ("products/archive", "ignored", 0),
+        ("products/gone.csv", "ignored", 0),
+        ("products/notes.txt", "ignored", 0),
+    ]
+    assert dict((path, note) for path, _, note, _ in manifest)["products/.hidden.csv"].startswith("hidden file")
+    assert query(warehouse, "select count(*) from raw.products") == [(0,)]
 
 
 def test_missing_landing_folder_is_a_clear_error(tmp_path: Path, warehouse: Path) -> None:

@@ -69,7 +69,7 @@ class FileResult:
     entity: str
     path: Path
     sha256: str
-    status: str  # "loaded" or "skipped"
+    status: str  # "loaded", "skipped" (content loaded before) or "ignored" (note says why)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -157,7 +157,7 @@ def _load_locked(
             report.files.append(
                 _load_file(duck, entity, path, sha256, headers[path], report, landing_dir, raw_dir, staging, number)
             )
-        if report.loaded_files:
+        if any(f.status in ("loaded", "ignored") for f in report.files):
             _commit(duck, raw_dir, staging, report)
     except BaseException:
         # Nothing of this load is visible (it has no manifest); remove its files now.
@@ -183,10 +183,12 @@ def _commit(
             f"INSERT INTO manifest VALUES ({', '.join('?' for _ in columns)})",
             [
                 [
-                    report.load_id, f.entity, f.relative_path, f.sha256, f.file_bytes, f.file_format,
-                    f.rows_read, f.rows_loaded, f.rows_rejected, f.ignored_columns, report.loaded_at,
+                    report.load_id, f.entity or None, f.relative_path, f.sha256 or None, f.file_bytes,
+                    f.file_format or None, f.rows_read, f.rows_loaded, f.rows_rejected, f.ignored_columns,
+                    report.loaded_at, f.status, f.note or None,
                 ]
-                for f in report.loaded_files
+                for f in report.files
+                if f.status in ("loaded", "ignored")
             ],
         )
         con.execute(f"COPY (SELECT * FROM manifest ORDER BY file_path) TO {raw_zone.literal(temp)} (FORMAT parquet)")
@@ -211,36 +213,59 @@ def _fsync(path: Path) -> None:
 def _discover(
     landing_dir: Path, contract: Contract, report: LoadReport
 ) -> list[tuple[Entity, Path, str]]:
+    """The files to load; every other entry of the landing folder is listed as ignored."""
     known = set(contract.names)
     for child in sorted(landing_dir.iterdir()):
-        if child.name.startswith("."):
-            continue
         if not child.is_dir() or child.name not in known:
-            report.warnings.append(
-                f"{child}: not an entity folder of the contract ({', '.join(contract.names)}); ignored"
+            _ignore(
+                report, None, child, landing_dir,
+                f"not an entity folder of the contract ({', '.join(contract.names)})",
             )
     plan = []
     for entity in contract.entities:
-        for path in _entity_files(landing_dir / entity.name, report):
+        for path in _entity_files(landing_dir / entity.name, report, landing_dir):
             plan.append((entity, path, _sha256(path)))
     return plan
 
 
-def _entity_files(folder: Path, report: LoadReport | None = None) -> list[Path]:
+def _ignore(report: LoadReport, entity: str | None, path: Path, landing_dir: Path, reason: str) -> None:
+    """Nothing is skipped without a word: a warning, and a manifest row with the reason."""
+    report.warnings.append(f"{path}: {reason}; ignored")
+    size = path.stat().st_size if path.is_file() else 0
+    report.files.append(
+        FileResult(
+            entity or "", path, "", "ignored", note=reason,
+            relative_path=str(path.relative_to(landing_dir)), file_bytes=size,
+        )
+    )
+
+
+def _entity_files(folder: Path, report: LoadReport | None = None, landing_dir: Path | None = None) -> list[Path]:
     if not folder.is_dir():
         return []
     files = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
-        if not path.name.endswith(SUPPORTED_SUFFIXES):
-            if report is not None:
-                report.warnings.append(
-                    f"{path}: unsupported file type (expected {', '.join(SUPPORTED_SUFFIXES)}); ignored"
-                )
+        reason = _why_not_loadable(path)
+        if reason is not None:
+            if report is not None and landing_dir is not None:
+                _ignore(report, folder.name, path, landing_dir, reason)
             continue
         files.append(path)
     return files
+
+
+def _why_not_loadable(path: Path) -> str | None:
+    if path.name.startswith("."):
+        return "hidden file (name starts with a dot)"
+    if not path.exists():
+        return "broken symbolic link"
+    if path.is_dir():
+        return "a folder, not a file (entity folders are not searched recursively)"
+    if not path.is_file():
+        return "not a regular file"
+    if not path.name.endswith(SUPPORTED_SUFFIXES):
+        return f"unsupported file type (expected {', '.join(SUPPORTED_SUFFIXES)})"
+    return None
 
 
 def landing_files(landing_dir: Path, contract: Contract | None = None) -> list[tuple[Path, os.stat_result]]:
@@ -271,7 +296,7 @@ def _skip_known_content(
         seen = {
             sha: name
             for sha, name in con.execute(
-                f"SELECT content_sha256, file_path FROM raw.{raw_zone.MANIFEST}"
+                f"SELECT content_sha256, file_path FROM raw.{raw_zone.MANIFEST} WHERE status = 'loaded'"
             ).fetchall()
         }
     kept = []

@@ -8,7 +8,8 @@ Layout under SEGMENTATION_RAW_DIR (default `$SEGMENTATION_DATA_DIR/raw`):
     <entity>/_schema.parquet              zero rows, the entity's typed columns: an entity
                                           without files is still readable
     _load_rejects/<load_id>_<n>.parquet   rejects of one landing file (only when it has some)
-    _load_manifest/<load_id>.parquet      one row per landing file of a committed load
+    _load_manifest/<load_id>.parquet      one row per landing file of a committed load: loaded,
+                                          or ignored with the reason (hidden file, folder, ...)
     _staging/<load_id>/                   files being written (never read)
     .lock                                 held by the one loader that may write
 
@@ -64,6 +65,8 @@ MANIFEST_COLUMNS = (
     ("rows_rejected", "BIGINT"),
     ("ignored_columns", "VARCHAR"),
     ("loaded_at", "TIMESTAMP"),
+    ("status", "VARCHAR"),
+    ("note", "VARCHAR"),
 )
 REJECT_COLUMNS = (
     ("load_id", "VARCHAR"),
