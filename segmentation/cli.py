@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -59,9 +60,10 @@ def _parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser(
         "load",
-        help="load new landing files into the warehouse's raw schema",
-        description="Load every landing file not loaded before into raw.<entity>; bad records "
-        "go to raw._load_rejects. One transaction: a failed load changes nothing.",
+        help="load new landing files into the typed Parquet raw zone",
+        description="Load every landing file not loaded before into the raw zone "
+        "(SEGMENTATION_RAW_DIR, Parquet; dbt reads it as raw.<entity>); bad records go to "
+        "raw._load_rejects. Atomic: a failed load leaves nothing visible.",
     )
     load.add_argument("--landing", type=Path, default=None,
                       help="landing folder (default: SEGMENTATION_LANDING_DIR, ./data/landing)")
@@ -218,16 +220,16 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.ingest.load import load_landing
 
     landing = (args.landing or settings.landing_dir).resolve()
-    report = load_landing(landing, settings.warehouse_path, progress=_progress)
+    report = load_landing(landing, settings.raw_dir, progress=_progress)
     for result in report.files:
         if result.status == "loaded":
             print(f"loaded  {result.path.relative_to(landing)}: {result.rows_loaded:,} rows"
                   + (f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""))
         else:
-            print(f"skipped {result.path.relative_to(landing)}: {result.note}")
+            print(f"{result.status:<7} {result.path.relative_to(landing)}: {result.note}")
     for warning in report.warnings:
         print(f"warning: {warning}")
-    print(f"warehouse: {settings.warehouse_path}")
+    print(f"raw zone: {settings.raw_dir}")
     return 0
 
 
@@ -260,15 +262,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.regenerate:
             for suffix in ("", ".wal"):
                 Path(f"{settings.warehouse_path}{suffix}").unlink(missing_ok=True)
+            shutil.rmtree(settings.raw_dir, ignore_errors=True)
         generate(_generator_config(args), settings.data_dir, progress=_progress)
     else:
         print(f"[1/{steps}] using existing landing files in {landing}")
-    print(f"[2/{steps}] loading landing files into raw")
-    report = load_landing(landing, settings.warehouse_path)
+    print(f"[2/{steps}] loading landing files into the raw zone")
+    report = load_landing(landing, settings.raw_dir, progress=_progress)
     loaded = report.loaded_files
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "
-          f"{len(report.files) - len(loaded)} file(s) already loaded")
+          f"{sum(f.status == 'skipped' for f in report.files)} file(s) already loaded"
+          + (f", {sum(f.status == 'ignored' for f in report.files)} ignored (see the warnings)"
+             if any(f.status == "ignored" for f in report.files) else ""))
     if "review_date" in dbt_vars:
         print(f"[3/{steps}] --vars sets review_date: no earlier review is built first")
     elif args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):

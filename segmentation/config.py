@@ -27,6 +27,7 @@ class Settings:
     data_dir: Path
     landing_dir: Path
     ground_truth_dir: Path
+    raw_dir: Path
     warehouse_path: Path
     published_path: Path
     parquet_dir: Path
@@ -47,6 +48,7 @@ class Settings:
             ground_truth_dir=_path(
                 env, "SEGMENTATION_GROUND_TRUTH_DIR", data_dir / "ground_truth", project_dir
             ),
+            raw_dir=_path(env, "SEGMENTATION_RAW_DIR", data_dir / "raw", project_dir),
             warehouse_path=_path(
                 env, "SEGMENTATION_WAREHOUSE_PATH", data_dir / "warehouse.duckdb", project_dir
             ),
@@ -67,8 +69,8 @@ class Settings:
         return self.project_dir / "expectations" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables that point dbt's profile at this warehouse."""
-        return {"SEGMENTATION_WAREHOUSE_PATH": str(self.warehouse_path)}
+        """Environment variables that point dbt's profile at this warehouse and raw zone."""
+        return {"SEGMENTATION_WAREHOUSE_PATH": str(self.warehouse_path), "SEGMENTATION_RAW_DIR": str(self.raw_dir)}
 
 
 def _path(env: os._Environ[str] | dict[str, str], name: str, default: Path, base: Path) -> Path:

@@ -81,7 +81,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir:
 
     settings = settings_for(tmp_path_factory.mktemp("sample"))
     generate(GeneratorConfig(customers=SAMPLE_CUSTOMERS, seed=SAMPLE_SEED), settings.data_dir)
-    load_landing(settings.landing_dir, settings.warehouse_path)
+    load_landing(settings.landing_dir, settings.raw_dir)
     run_dbt(["build"], settings)
     return BuiltWarehouse(settings)
 
@@ -98,9 +98,11 @@ HISTORY_COLUMNS = (
 
 
 def _copy_warehouse(source: Path, data_dir: Path) -> Settings:
+    """A copy of the warehouse and of the raw zone next to it (tests may rewrite raw rows)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     warehouse = data_dir / "warehouse.duckdb"
     shutil.copyfile(source, warehouse)
+    shutil.copytree(source.parent / "raw", data_dir / "raw", ignore=shutil.ignore_patterns("_staging", ".lock"))
     return Settings.from_env(
         {
             "SEGMENTATION_PROJECT_DIR": str(PROJECT_DIR),

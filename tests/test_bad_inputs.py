@@ -3,7 +3,7 @@
 Each case folder holds landing files layered on the shared valid set `_base` and a `case.yml`
 stating the outcome in data (see tests/bad_inputs/README.md). For every case:
 
-- its files, byte for byte, are loaded by the real loader into a warehouse of their own: a
+- its files, byte for byte, are loaded by the real loader into a raw zone of their own: a
   `load_error` case must raise `LoadError` with the documented message (file, column) and
   keep nothing; any other case must give exactly the documented `raw._load_rejects` rows,
   manifest counts, warnings and typed values;
@@ -53,6 +53,7 @@ import duckdb
 import pytest
 import yaml
 
+from segmentation.ingest import raw_zone
 from segmentation.ingest.contract import load_contract
 from segmentation.ingest.load import LoadError, LoadReport, load_landing
 
@@ -175,6 +176,7 @@ def start_dbt_build(warehouse: Path, artifacts: Path) -> subprocess.Popen:
     env = {
         **os.environ,
         "SEGMENTATION_WAREHOUSE_PATH": str(warehouse),
+        "SEGMENTATION_RAW_DIR": str(warehouse.parent / "raw"),
         "DBT_TARGET_PATH": str(artifacts / "target"),
         "DBT_LOG_PATH": str(artifacts / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -222,7 +224,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     for name, built in warehouses.items():
         landing = built.path.parent / "landing"
         try:
-            built.report = load_landing(landing, built.path)
+            built.report = load_landing(landing, built.path.parent / "raw")
         except Exception as exc:  # reported by each case that depends on this warehouse
             built.load_error = f"{type(exc).__name__}: {exc}"
             continue
@@ -377,11 +379,11 @@ def check_reconciliation(view: CaseView) -> None:
         assert undecided == 0 and quarantined == audited, (entity, counts)
 
 
-def assert_nothing_kept(warehouse: Path) -> None:
-    if not warehouse.exists():
+def assert_nothing_kept(raw_dir: Path) -> None:
+    if not raw_dir.exists():
         return
     tables = [*ENTITIES, "_load_manifest", "_load_rejects"]
-    with connect(warehouse) as con:
+    with raw_zone.connect(raw_dir) as con:
         counts = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables}
     assert counts == dict.fromkeys(tables, 0)
 
@@ -434,20 +436,20 @@ def test_keyless_rows_are_not_shared_between_cases() -> None:
 @pytest.mark.parametrize("case", case_params())
 def test_bad_input(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     spec = case.spec
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    landing, raw_dir = tmp_path / "landing", tmp_path / "raw"
     materialize(case, landing, namespaced=False)
 
     if case.outcome == "load_error":
         with pytest.raises(LoadError) as excinfo:
-            load_landing(landing, warehouse)
+            load_landing(landing, raw_dir)
         for fragment in spec["message_contains"]:
             assert fragment in str(excinfo.value)
-        assert_nothing_kept(warehouse)
+        assert_nothing_kept(raw_dir)
         return
 
     # The case's own bytes, loader only.
-    report = load_landing(landing, warehouse)
-    with connect(warehouse) as con:
+    report = load_landing(landing, raw_dir)
+    with raw_zone.connect(raw_dir) as con:
         alone = CaseView(case, con, report, namespaced=False)
         check_rejects(alone, spec.get("rejects", []))
         check_manifest(alone, spec.get("manifest", {}))

@@ -314,6 +314,7 @@ def test_bi_reads_the_published_file_while_dbt_builds(
     env = {
         **os.environ,
         "SEGMENTATION_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "SEGMENTATION_RAW_DIR": str(settings.raw_dir),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
     }

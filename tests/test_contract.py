@@ -36,20 +36,18 @@ def test_pii_columns_are_marked() -> None:
     assert {c.name for c in customers.columns if c.pii} == {"customer_name", "email"}
 
 
-def test_raw_tables_have_exactly_the_contract_columns(tmp_path: Path) -> None:
+def test_raw_zone_files_have_exactly_the_contract_columns_before_any_data(tmp_path: Path) -> None:
+    """An entity without landing files still reads with its typed columns (its schema file)."""
     (tmp_path / "landing").mkdir()
-    warehouse = tmp_path / "w.duckdb"
-    load_landing(tmp_path / "landing", warehouse)
+    raw_dir = tmp_path / "raw"
+    load_landing(tmp_path / "landing", raw_dir)
 
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = duckdb.connect()
     try:
         for entity in load_contract(PROJECT_DIR).entities:
-            columns = con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'raw' and table_name = ? order by ordinal_position",
-                [entity.name],
-            ).fetchall()
-            expected = [c.name for c in entity.columns] + [name for name, _ in METADATA_COLUMNS]
-            assert [c for (c,) in columns] == expected
+            files = str(raw_dir / entity.name / "*.parquet").replace("'", "''")
+            columns = con.execute(f"describe select * from read_parquet('{files}')").fetchall()
+            expected = [(c.name, c.sql_type.replace(", ", ",")) for c in entity.columns] + list(METADATA_COLUMNS)
+            assert [(name, sql_type) for name, sql_type, *_ in columns] == expected
     finally:
         con.close()

@@ -39,7 +39,10 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path)
     data_dir = tmp_path_factory.mktemp("dagster") / "data"
     generate(GeneratorConfig(customers=CUSTOMERS, seed=11, defect_rate=0.0), data_dir)
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("SEGMENTATION_LANDING_DIR", "SEGMENTATION_PUBLISHED_PATH", "SEGMENTATION_GROUND_TRUTH_DIR"):
+        for name in (
+            "SEGMENTATION_LANDING_DIR", "SEGMENTATION_RAW_DIR", "SEGMENTATION_PUBLISHED_PATH",
+            "SEGMENTATION_GROUND_TRUTH_DIR",
+        ):
             patch.delenv(name, raising=False)
         patch.setenv("SEGMENTATION_DATA_DIR", str(data_dir))
         patch.setenv("SEGMENTATION_WAREHOUSE_PATH", str(data_dir / "warehouse.duckdb"))

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from segmentation.ingest import load as load_module
+from segmentation.ingest import raw_zone
 from segmentation.ingest.load import LoadError, load_landing
 
 PRODUCTS_HEADER = "product_id,product_name,category,list_price,unit_cost"
@@ -26,12 +27,10 @@ def write(landing: Path, entity: str, name: str, text: str | bytes) -> Path:
     return path
 
 
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+def query(raw_dir: Path, sql: str) -> list[tuple]:
+    """`sql` over the raw zone's committed rows, as readers see them (views raw.<table>)."""
+    with raw_zone.connect(raw_dir) as con:
         return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture
@@ -41,7 +40,8 @@ def landing(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "warehouse.duckdb"
+    """The raw zone (the name is kept from when raw was a schema of the warehouse)."""
+    return tmp_path / "raw"
 
 
 def test_good_file_loads_every_row_typed(landing: Path, warehouse: Path) -> None:
@@ -288,17 +288,100 @@ def test_a_failure_midway_leaves_the_database_as_it_was(
     assert query(warehouse, "select count(*) from raw._load_manifest") == [(1,)]
 
 
-def test_unknown_folders_and_file_types_are_reported_not_loaded(landing: Path, warehouse: Path) -> None:
+def test_every_file_not_loaded_is_listed_as_ignored_with_the_reason(landing: Path, warehouse: Path) -> None:
     write(landing, "invoices", "i.csv", "a\n1\n")
     write(landing, "products", "notes.txt", "hello")
+    write(landing, "products", ".hidden.csv", f"{PRODUCTS_HEADER}\nP9,W,hardware,1,1\n")
+    write(landing, "products", "archive/old.csv", f"{PRODUCTS_HEADER}\nP8,W,hardware,1,1\n")
+    (landing / "products" / "gone.csv").symlink_to(landing / "nowhere.csv")
 
     report = load_landing(landing, warehouse)
 
-    assert report.files == []
+    ignored = {f.path.name: f.note for f in report.files if f.status == "ignored"}
+    assert set(ignored) == {"invoices", "notes.txt", ".hidden.csv", "archive", "gone.csv"}
+    assert not report.loaded_files
     assert any("invoices" in w and "not an entity folder" in w for w in report.warnings)
     assert any("notes.txt" in w and "unsupported file type" in w for w in report.warnings)
+    manifest = query(warehouse, "select file_path, status, note, rows_read from raw._load_manifest order by 1")
+    assert [(path, status, rows) for path, status, _, rows in manifest] == [
+        ("invoices", "ignored", 0),
+        ("products/.hidden.csv", "ignored", 0),
+        ("products/archive", "ignored", 0),
+        ("products/gone.csv", "ignored", 0),
+        ("products/notes.txt", "ignored", 0),
+    ]
+    assert dict((path, note) for path, _, note, _ in manifest)["products/.hidden.csv"].startswith("hidden file")
+    assert query(warehouse, "select count(*) from raw.products") == [(0,)]
 
 
 def test_missing_landing_folder_is_a_clear_error(tmp_path: Path, warehouse: Path) -> None:
     with pytest.raises(LoadError, match="landing folder does not exist"):
         load_landing(tmp_path / "nowhere", warehouse)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_a_crafted_column_name_is_only_ever_a_name(
+    landing: Path, warehouse: Path, tmp_path: Path, file_format: str
+) -> None:
+    """Column names from a header or a Parquet schema are quoted as identifiers: SQL in a
+    name never runs (here it would write a file), the column is an ignored extra one."""
+    written = tmp_path / "injected.csv"
+    crafted = f"x\"), (SELECT 1)) TO '{written}'; COPY (SELECT 1) TO '{written}'; --'"
+    if file_format == "csv":
+        header = PRODUCTS_HEADER + ',"' + crafted.replace('"', '""') + '"'
+        write(landing, "products", "p.csv", f"{header}\nP1,W,hardware,1,1,boom\n")
+    else:
+        path = landing / "products" / "p.parquet"
+        path.parent.mkdir(parents=True)
+        name = crafted.replace('"', '""')
+        duckdb.sql(
+            "copy (select 'P1' as product_id, 'hardware' as category, 1.0 as list_price, 1.0 as unit_cost, "
+            f"""'boom' as "{name}") to '{path}' (format parquet)"""
+        )
+
+    report = load_landing(landing, warehouse)
+
+    assert not written.exists()
+    assert [(f.rows_loaded, f.rows_rejected) for f in report.files] == [(1, 0)]
+    assert any("extra column(s)" in w for w in report.warnings)
+    assert query(warehouse, "select product_id from raw.products") == [("P1",)]
+
+
+def test_a_killed_load_is_invisible_and_the_next_load_removes_its_files(
+    landing: Path, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(landing, "products", "day1.csv", f"{PRODUCTS_HEADER}\nP1,W,hardware,1,1\n")
+    load_landing(landing, warehouse)
+    write(landing, "products", "day2.csv", f"{PRODUCTS_HEADER}\nP2,W,hardware,1,1\nP3,W,hardware,x,1\n")
+
+    # Killed just before the commit: its files are in place, no manifest, no clean-up ran.
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("SIGKILL")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(load_module, "_commit", killed)
+        patch.setattr(raw_zone, "remove_uncommitted", lambda raw_dir: [])
+        with pytest.raises(KeyboardInterrupt):
+            load_landing(landing, warehouse)
+    leftovers = [p for p in (warehouse / "products").glob("*.parquet") if not p.name.startswith("_")]
+    assert len(leftovers) == 2 and len(list((warehouse / "_load_rejects").glob("[0-9a-f]*.parquet"))) == 1
+    assert query(warehouse, "select product_id from raw.products") == [("P1",)]
+    assert query(warehouse, "select count(*) from raw._load_rejects") == [(0,)]
+
+    report = load_landing(landing, warehouse)
+
+    assert [(f.path.name, f.status) for f in report.files] == [("day1.csv", "skipped"), ("day2.csv", "loaded")]
+    assert query(warehouse, "select product_id from raw.products order by 1") == [("P1",), ("P2",)]
+    assert query(warehouse, "select line_number from raw._load_rejects") == [(3,)]
+    files = [p for p in (warehouse / "products").glob("*.parquet") if not p.name.startswith("_")]
+    assert len(files) == 2 and {p.name for p in (warehouse / "_staging").iterdir()} <= {"duckdb_tmp"}
+
+
+def test_a_second_load_while_one_runs_fails_clearly(landing: Path, warehouse: Path) -> None:
+    write(landing, "products", "p.csv", f"{PRODUCTS_HEADER}\nP1,W,hardware,1,1\n")
+
+    with raw_zone.locked(warehouse), pytest.raises(LoadError, match="another load is writing the raw zone"):
+        load_landing(landing, warehouse)
+
+    load_landing(landing, warehouse)
+    assert query(warehouse, "select product_id from raw.products") == [("P1",)]

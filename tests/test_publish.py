@@ -41,6 +41,8 @@ def working_copy(built_warehouse, folder: Path) -> Settings:
             "SEGMENTATION_PROJECT_DIR": str(PROJECT_DIR),
             "SEGMENTATION_DATA_DIR": str(folder),
             "SEGMENTATION_LANDING_DIR": str(built_warehouse.landing_dir),
+            # The session's raw zone, read only: dbt's views point at it again.
+            "SEGMENTATION_RAW_DIR": str(built_warehouse.settings.raw_dir),
         }
     )
 

@@ -25,6 +25,7 @@ from conftest import (
 
 from segmentation.config import Settings
 from segmentation.dbt_runner import run_dbt
+from segmentation.ingest import raw_zone
 
 if TYPE_CHECKING:
     from conftest import BuiltWarehouse
@@ -131,23 +132,32 @@ def test_rerunning_a_past_review_reproduces_it_and_keeps_the_others(annual_revie
     assert counts_after == annual_reviews.counts_before_rerun
 
 
+def _delete_raw(con: duckdb.DuckDBPyConnection, settings: Settings, entity: str, where: str) -> None:
+    """Delete the raw rows of `entity` matching `where` (SQL over the raw zone's views raw.*),
+    by rewriting each of its Parquet files in the copied raw zone."""
+    for path in sorted((settings.raw_dir / entity).glob("*.parquet")):
+        temp = path.with_name(f".{path.name}.tmp")
+        con.execute(
+            f"copy (select * from read_parquet('{path}') where not coalesce(({where}), false))"
+            f" to '{temp}' (format parquet)"
+        )
+        temp.replace(path)
+
+
 def _truncate_raw_to(settings: Settings, cutoff: str) -> None:
     """Delete every raw fact dated after the cutoff: the warehouse as it was at the cutoff."""
     after = f"date '{cutoff}' + interval 1 day"
-    con = duckdb.connect(str(settings.warehouse_path))
-    try:
+    with raw_zone.connect(settings.raw_dir) as con:
         late_orders = f"select order_id from raw.orders where ordered_at >= {after}"
-        con.execute(f"delete from raw.order_lines where order_id in ({late_orders})")
-        con.execute(f"delete from raw.orders where ordered_at >= {after}")
-        con.execute(f"delete from raw.support_tickets where opened_at >= {after}")
-        con.execute(f"delete from raw.service_contracts where start_date > date '{cutoff}'")
-        con.execute(f"delete from raw.acquisition_spend where spend_month > date '{cutoff}'")
-        con.execute(f"delete from raw.cost_rates where valid_from > date '{cutoff}'")
-        con.execute(f"delete from raw.customers where signup_date > date '{cutoff}'")
+        _delete_raw(con, settings, "order_lines", f"order_id in ({late_orders})")
+        _delete_raw(con, settings, "orders", f"ordered_at >= {after}")
+        _delete_raw(con, settings, "support_tickets", f"opened_at >= {after}")
+        _delete_raw(con, settings, "service_contracts", f"start_date > date '{cutoff}'")
+        _delete_raw(con, settings, "acquisition_spend", f"spend_month > date '{cutoff}'")
+        _delete_raw(con, settings, "cost_rates", f"valid_from > date '{cutoff}'")
+        _delete_raw(con, settings, "customers", f"signup_date > date '{cutoff}'")
         remaining = con.execute(f"select count(*) from raw.orders where ordered_at >= {after}").fetchone()[0]
         assert remaining == 0
-    finally:
-        con.close()
 
 
 def test_an_annual_review_built_today_equals_the_one_built_at_the_review_date(
@@ -237,34 +247,37 @@ def test_incremental_facts_with_new_and_late_rows_equal_a_full_refresh(
         " or (opened_at >= timestamp '2025-11-20' and opened_at < timestamp '2025-11-26'"
         " and hash(ticket_id) % 3 = 0)"
     )
-    con = duckdb.connect(str(settings.warehouse_path))
-    try:
-        con.execute(f"create table main.held_orders as select * from raw.orders where order_id in ({held_orders})")
+    held = settings.data_dir / "held"
+    held.mkdir()
+    held_files = {entity: held / f"{entity}.parquet" for entity in ("orders", "order_lines", "support_tickets")}
+    with raw_zone.connect(settings.raw_dir) as con:
+        held_order_ids = f"select order_id from read_parquet('{held_files['orders']}')"
+        con.execute(f"copy (select * from raw.orders where order_id in ({held_orders})) to '{held_files['orders']}'")
         con.execute(
-            "create table main.held_order_lines as select * from raw.order_lines"
-            " where order_id in (select order_id from main.held_orders)"
+            f"copy (select * from raw.order_lines where order_id in ({held_order_ids}))"
+            f" to '{held_files['order_lines']}'"
         )
         con.execute(
-            f"create table main.held_tickets as select * from raw.support_tickets where ticket_id in ({held_tickets})"
+            f"copy (select * from raw.support_tickets where ticket_id in ({held_tickets}))"
+            f" to '{held_files['support_tickets']}'"
         )
         late = con.execute(
-            "select count(*) from main.held_orders where ordered_at < timestamp '2025-12-01'"
+            f"select count(*) from read_parquet('{held_files['orders']}') where ordered_at < timestamp '2025-12-01'"
         ).fetchone()[0]
         assert late > 0
-        con.execute("delete from raw.order_lines where order_id in (select order_id from main.held_orders)")
-        con.execute("delete from raw.orders where order_id in (select order_id from main.held_orders)")
-        con.execute("delete from raw.support_tickets where ticket_id in (select ticket_id from main.held_tickets)")
-    finally:
-        con.close()
+        _delete_raw(con, settings, "order_lines", f"order_id in ({held_order_ids})")
+        _delete_raw(con, settings, "orders", f"order_id in ({held_order_ids})")
+        _delete_raw(
+            con, settings, "support_tickets",
+            f"ticket_id in (select ticket_id from read_parquet('{held_files['support_tickets']}'))",
+        )
+        held_lines = con.execute(f"select count(*) from read_parquet('{held_files['order_lines']}')").fetchone()[0]
     run_dbt(["build", *FACT_SELECTION_WITH_PARENTS, "--full-refresh"], settings)
 
-    con = duckdb.connect(str(settings.warehouse_path))
-    try:
-        con.execute("insert into raw.orders select * from main.held_orders")
-        con.execute("insert into raw.order_lines select * from main.held_order_lines")
-        con.execute("insert into raw.support_tickets select * from main.held_tickets")
-    finally:
-        con.close()
+    # The held rows arrive: back in the raw zone, under the (committed) load that read them.
+    for entity, path in held_files.items():
+        load_id = duckdb.sql(f"select any_value(_load_id) from read_parquet('{path}')").fetchone()[0]
+        path.replace(settings.raw_dir / entity / f"{load_id}_held.parquet")
     run_dbt(["build", *FACT_SELECTION_WITH_PARENTS], settings)
     incremental = {name: _query(settings, sql) for name, sql in FACT_STATE.items()}
     run_dbt(["build", *FACT_SELECTION, "--full-refresh"], settings)
@@ -272,6 +285,5 @@ def test_incremental_facts_with_new_and_late_rows_equal_a_full_refresh(
 
     for name in FACT_STATE:
         assert incremental[name] == full_refresh[name], name
-    held_lines = _query(settings, "select count(*) from main.held_order_lines")[0][0]
     assert held_lines > 0
     assert len(incremental["fct_order_lines"]) > held_lines

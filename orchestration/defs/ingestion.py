@@ -1,4 +1,4 @@
-"""Landing files -> raw tables, and the sensor that notices new files."""
+"""Landing files -> the typed Parquet raw zone, and the sensor that notices new files."""
 
 
 import hashlib
@@ -21,24 +21,27 @@ LOADER_KEYS = [dg.AssetKey(["loader", "_load_manifest"]), dg.AssetKey(["loader",
 @dg.multi_asset(
     specs=[
         *[
-            dg.AssetSpec(key, group_name="raw", kinds={"duckdb"},
-                         description=f"raw.{key.path[-1]}: landing files typed by the contract")
+            dg.AssetSpec(key, group_name="raw", kinds={"parquet"},
+                         description=f"raw.{key.path[-1]}: landing files typed by the contract (raw zone)")
             for key in RAW_KEYS
         ],
-        dg.AssetSpec(LOADER_KEYS[0], group_name="raw", kinds={"duckdb"},
+        dg.AssetSpec(LOADER_KEYS[0], group_name="raw", kinds={"parquet"},
                      description="raw._load_manifest: one row per loaded file"),
-        dg.AssetSpec(LOADER_KEYS[1], group_name="raw", kinds={"duckdb"},
+        dg.AssetSpec(LOADER_KEYS[1], group_name="raw", kinds={"parquet"},
                      description="raw._load_rejects: records that could not be parsed or typed"),
     ],
     pool=WAREHOUSE_POOL,
 )
 def raw_tables(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
-    """Load every new landing file into raw (one transaction; known files are skipped)."""
+    """Load every new landing file into the raw zone (atomic; known files are skipped).
+
+    Writes only the raw zone, not the warehouse; still in the warehouse pool, so a load and
+    a dbt build do not interleave (a build reads the raw zone throughout)."""
     from segmentation.ingest.load import LoadError, load_landing
 
     settings = segmentation.settings()
     try:
-        report = load_landing(settings.landing_dir, settings.warehouse_path, progress=context.log.info)
+        report = load_landing(settings.landing_dir, settings.raw_dir, progress=context.log.info)
     except LoadError as exc:
         raise dg.Failure(description=str(exc)) from exc
     for warning in report.warnings:

@@ -1,4 +1,4 @@
-"""The one resource every asset shares: where the landing files and warehouse live."""
+"""The one resource every asset shares: where the landing files, raw zone and warehouse live."""
 
 
 from pathlib import Path
@@ -19,6 +19,7 @@ class SegmentationResource(dg.ConfigurableResource):
 
     data_dir: str | None = None
     landing_dir: str | None = None
+    raw_dir: str | None = None
     warehouse_path: str | None = None
 
     def settings(self) -> Settings:
@@ -27,6 +28,7 @@ class SegmentationResource(dg.ConfigurableResource):
             for key, value in {
                 "SEGMENTATION_DATA_DIR": self.data_dir,
                 "SEGMENTATION_LANDING_DIR": self.landing_dir,
+                "SEGMENTATION_RAW_DIR": self.raw_dir,
                 "SEGMENTATION_WAREHOUSE_PATH": self.warehouse_path,
             }.items()
             if value

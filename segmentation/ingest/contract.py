@@ -149,7 +149,9 @@ def render_markdown(contract: Contract) -> str:
         "- A value that cannot be typed, or an empty value in a non-nullable column, sends the"
         " row to `raw._load_rejects` (file, line, column, reason, raw text); the other rows load.",
         "- A file whose content was loaded before (same SHA-256) is skipped: loading twice adds"
-        " nothing. `raw._load_manifest` records every loaded file.",
+        " nothing. `raw._load_manifest` records every loaded file, and every entry of the landing"
+        " folder that was not loaded (hidden file, sub-folder, other file type) with the reason.",
+        "- A `.csv.gz` file must decompress completely; one cut short stops the load, naming the file.",
         "- Allowed values, keys and references are business rules: rows that break them reach"
         " `raw` and are quarantined by dbt (`audit.audit_quarantine`) with their reason.",
         "",

@@ -1,4 +1,4 @@
-"""Load landing files into the warehouse's `raw` schema, typed by the contract.
+"""Load landing files into the typed Parquet raw zone (see raw_zone.py), typed by the contract.
 
 Guarantees, each covered by tests/test_load.py:
 
@@ -8,15 +8,23 @@ Guarantees, each covered by tests/test_load.py:
   column, reason and raw text. Every other record lands in `raw.<entity>`. Per file,
   rows_read = rows_loaded + rows_rejected in `raw._load_manifest`.
 - A file missing a required column stops the whole load with a `LoadError` naming the file
-  and the column. Extra columns are ignored with a warning.
+  and the column, before anything is written. Extra columns are ignored with a warning.
 - A file whose content (SHA-256) was loaded before is skipped: loading twice adds nothing.
-- One load is one transaction: if anything fails, the database is left as it was.
+- A load is atomic: its manifest, renamed into place last, is the commit. Readers only see
+  rows of committed loads, and the next load removes what a failed or killed one left
+  (raw_zone.py says how and why).
+- Memory is bounded whatever the data size: each file is read by its own DuckDB with a
+  memory limit, spilling to disk, and streamed into Parquet with COPY; no table passes
+  through Python. SEGMENTATION_LOAD_MEMORY_LIMIT, SEGMENTATION_LOAD_THREADS and
+  SEGMENTATION_LOAD_TEMP_DIR set its resources.
+- Column names from file headers are checked against the contract and always quoted as
+  identifiers, never pasted into SQL as they are.
 
 Business rules (allowed values, unknown references, duplicates) are not checked here: such
 rows are valid data about a bad fact, so they land in `raw` and dbt quarantines them.
 
-The loader is DuckDB-specific on purpose (it uses DuckDB's readers and reject capture);
-everything downstream of `raw` is portable dbt SQL.
+The loader uses DuckDB's readers and reject capture; what it writes is plain Parquet that
+DuckDB, Spark and (by copy) PostgreSQL read (macros/raw_zone.sql).
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ import gzip
 import hashlib
 import logging
 import os
+import shutil
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,20 +44,20 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.ingest import raw_zone
 from segmentation.ingest.contract import Column, Contract, Entity, load_contract
+from segmentation.ingest.raw_zone import METADATA_COLUMNS
 
 log = logging.getLogger(__name__)
 
-RAW_SCHEMA = "raw"
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
-METADATA_COLUMNS = (
-    ("_load_id", "VARCHAR"),
-    ("_source_file", "VARCHAR"),
-    ("_source_line_number", "BIGINT"),
-    ("_loaded_at", "TIMESTAMP"),
-)
+__all__ = ["METADATA_COLUMNS", "FileResult", "LoadError", "LoadReport", "landing_files", "load_landing"]
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
+ISO_8601_TIMESTAMP = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
 
 
 class LoadError(Exception):
@@ -59,11 +69,16 @@ class FileResult:
     entity: str
     path: Path
     sha256: str
-    status: str  # "loaded" or "skipped"
+    status: str  # "loaded", "skipped" (content loaded before) or "ignored" (note says why)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     note: str = ""
+    # Manifest fields of a loaded file.
+    relative_path: str = ""
+    file_bytes: int = 0
+    file_format: str = ""
+    ignored_columns: str | None = None
 
 
 @dataclass
@@ -86,15 +101,16 @@ class LoadReport:
 
 def load_landing(
     landing_dir: Path,
-    warehouse_path: Path,
+    raw_dir: Path,
     *,
     contract: Contract | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> LoadReport:
-    """Load every new landing file into `raw`, in one transaction."""
+    """Load every new landing file into the raw zone; one commit (the manifest) at the end."""
     contract = contract or load_contract()
     say = progress or log.info
     landing_dir = landing_dir.resolve()
+    raw_dir = raw_dir.resolve()
     if not landing_dir.is_dir():
         raise LoadError(
             f"{landing_dir}: the landing folder does not exist "
@@ -103,68 +119,153 @@ def load_landing(
 
     report = LoadReport(load_id=uuid.uuid4().hex, loaded_at=datetime.now(UTC).replace(tzinfo=None))
     plan = _discover(landing_dir, contract, report)
-
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse_path))
+    duck = raw_zone.DuckDBSettings.from_env(raw_dir)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        _ensure_schema(con, contract)
-        plan = _skip_known_content(con, plan, report, landing_dir)
-        # Check every header before writing anything, so a bad file stops the load early.
-        headers = {path: _header(path, entity, report) for entity, path, _ in plan}
-        con.begin()
-        try:
-            for entity, path, sha256 in plan:
-                say(f"loading {path.relative_to(landing_dir)}")
-                result = _load_file(
-                    con, entity, path, sha256, headers[path], report, landing_dir
-                )
-                report.files.append(result)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+        with raw_zone.locked(raw_dir):
+            _load_locked(duck, landing_dir, raw_dir, contract, plan, report, say)
+    except raw_zone.RawZoneLocked as exc:
+        raise LoadError(str(exc)) from exc
     for warning in report.warnings:
         log.warning(warning)
     return report
 
 
+def _load_locked(
+    duck: raw_zone.DuckDBSettings,
+    landing_dir: Path,
+    raw_dir: Path,
+    contract: Contract,
+    plan: list[tuple[Entity, Path, str]],
+    report: LoadReport,
+    say: Callable[[str], None],
+) -> None:
+    for leftover in raw_zone.remove_uncommitted(raw_dir):
+        log.info("removed %s, left by a load that did not commit", leftover)
+    staging = raw_dir / raw_zone.STAGING / report.load_id
+    staging.mkdir(parents=True)
+    try:
+        con = duck.connect()
+        try:
+            raw_zone.write_schema_files(con, raw_dir, staging, contract)
+        finally:
+            con.close()
+        plan = _skip_known_content(raw_dir, plan, report, landing_dir)
+        # Check every header before writing anything, so a bad file stops the load early.
+        headers = {path: _header(path, entity, report) for entity, path, _ in plan}
+        for number, (entity, path, sha256) in enumerate(plan):
+            say(f"loading {path.relative_to(landing_dir)}")
+            report.files.append(
+                _load_file(duck, entity, path, sha256, headers[path], report, landing_dir, raw_dir, staging, number)
+            )
+        if any(f.status in ("loaded", "ignored") for f in report.files):
+            _commit(duck, raw_dir, staging, report)
+    except BaseException:
+        # Nothing of this load is visible (it has no manifest); remove its files now.
+        raw_zone.remove_uncommitted(raw_dir)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _commit(
+    duck: raw_zone.DuckDBSettings, raw_dir: Path, staging: Path, report: LoadReport
+) -> None:
+    """Write the load's manifest, then rename it into place: the commit point."""
+    columns = raw_zone.MANIFEST_COLUMNS
+    temp = staging / f"{report.load_id}.parquet"
+    con = duck.connect()
+    try:
+        con.execute(
+            "CREATE TABLE manifest ("
+            + ", ".join(f"{raw_zone.ident(n)} {t}" for n, t in columns)
+            + ")"
+        )
+        con.executemany(
+            f"INSERT INTO manifest VALUES ({', '.join('?' for _ in columns)})",
+            [
+                [
+                    report.load_id, f.entity or None, f.relative_path, f.sha256 or None, f.file_bytes,
+                    f.file_format or None, f.rows_read, f.rows_loaded, f.rows_rejected, f.ignored_columns,
+                    report.loaded_at, f.status, f.note or None,
+                ]
+                for f in report.files
+                if f.status in ("loaded", "ignored")
+            ],
+        )
+        con.execute(f"COPY (SELECT * FROM manifest ORDER BY file_path) TO {raw_zone.literal(temp)} (FORMAT parquet)")
+    finally:
+        con.close()
+    _fsync(temp)
+    for folder in {raw_dir / f.entity for f in report.loaded_files} | {raw_dir / raw_zone.REJECTS}:
+        _fsync(folder)  # the renames of this load's data files, before the commit
+    target = raw_dir / raw_zone.MANIFEST / f"{report.load_id}.parquet"
+    os.replace(temp, target)
+    _fsync(target.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _discover(
     landing_dir: Path, contract: Contract, report: LoadReport
 ) -> list[tuple[Entity, Path, str]]:
+    """The files to load; every other entry of the landing folder is listed as ignored."""
     known = set(contract.names)
     for child in sorted(landing_dir.iterdir()):
-        if child.name.startswith("."):
-            continue
         if not child.is_dir() or child.name not in known:
-            report.warnings.append(
-                f"{child}: not an entity folder of the contract ({', '.join(contract.names)}); ignored"
+            _ignore(
+                report, None, child, landing_dir,
+                f"not an entity folder of the contract ({', '.join(contract.names)})",
             )
     plan = []
     for entity in contract.entities:
-        for path in _entity_files(landing_dir / entity.name, report):
+        for path in _entity_files(landing_dir / entity.name, report, landing_dir):
             plan.append((entity, path, _sha256(path)))
     return plan
 
 
-def _entity_files(folder: Path, report: LoadReport | None = None) -> list[Path]:
+def _ignore(report: LoadReport, entity: str | None, path: Path, landing_dir: Path, reason: str) -> None:
+    """Nothing is skipped without a word: a warning, and a manifest row with the reason."""
+    report.warnings.append(f"{path}: {reason}; ignored")
+    size = path.stat().st_size if path.is_file() else 0
+    report.files.append(
+        FileResult(
+            entity or "", path, "", "ignored", note=reason,
+            relative_path=str(path.relative_to(landing_dir)), file_bytes=size,
+        )
+    )
+
+
+def _entity_files(folder: Path, report: LoadReport | None = None, landing_dir: Path | None = None) -> list[Path]:
     if not folder.is_dir():
         return []
     files = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
-        if not path.name.endswith(SUPPORTED_SUFFIXES):
-            if report is not None:
-                report.warnings.append(
-                    f"{path}: unsupported file type (expected {', '.join(SUPPORTED_SUFFIXES)}); ignored"
-                )
+        reason = _why_not_loadable(path)
+        if reason is not None:
+            if report is not None and landing_dir is not None:
+                _ignore(report, folder.name, path, landing_dir, reason)
             continue
         files.append(path)
     return files
+
+
+def _why_not_loadable(path: Path) -> str | None:
+    if path.name.startswith("."):
+        return "hidden file (name starts with a dot)"
+    if not path.exists():
+        return "broken symbolic link"
+    if path.is_dir():
+        return "a folder, not a file (entity folders are not searched recursively)"
+    if not path.is_file():
+        return "not a regular file"
+    if not path.name.endswith(SUPPORTED_SUFFIXES):
+        return f"unsupported file type (expected {', '.join(SUPPORTED_SUFFIXES)})"
+    return None
 
 
 def landing_files(landing_dir: Path, contract: Contract | None = None) -> list[tuple[Path, os.stat_result]]:
@@ -186,17 +287,18 @@ def _sha256(path: Path) -> str:
 
 
 def _skip_known_content(
-    con: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
     plan: list[tuple[Entity, Path, str]],
     report: LoadReport,
     landing_dir: Path,
 ) -> list[tuple[Entity, Path, str]]:
-    seen = {
-        sha: name
-        for sha, name in con.execute(
-            f"SELECT content_sha256, file_path FROM {RAW_SCHEMA}._load_manifest"
-        ).fetchall()
-    }
+    with raw_zone.connect(raw_dir) as con:
+        seen = {
+            sha: name
+            for sha, name in con.execute(
+                f"SELECT content_sha256, file_path FROM raw.{raw_zone.MANIFEST} WHERE status = 'loaded'"
+            ).fetchall()
+        }
     kept = []
     for entity, path, sha256 in plan:
         if sha256 in seen:
@@ -209,54 +311,20 @@ def _skip_known_content(
     return kept
 
 
-def _ensure_schema(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-    con.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}._load_manifest (
-            load_id VARCHAR, entity VARCHAR, file_path VARCHAR, content_sha256 VARCHAR,
-            file_bytes BIGINT, file_format VARCHAR, rows_read BIGINT, rows_loaded BIGINT,
-            rows_rejected BIGINT, ignored_columns VARCHAR, loaded_at TIMESTAMP
-        )"""
-    )
-    con.execute(
-        f"""
-        CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}._load_rejects (
-            load_id VARCHAR, entity VARCHAR, file_path VARCHAR, line_number BIGINT,
-            column_name VARCHAR, reason VARCHAR, raw_value VARCHAR, raw_text VARCHAR,
-            rejected_at TIMESTAMP
-        )"""
-    )
-    for entity in contract.entities:
-        columns = [(c.name, c.sql_type) for c in entity.columns] + list(METADATA_COLUMNS)
-        ddl = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{entity.name} ({ddl})")
-        # A column added to the contract later is added to the existing raw table.
-        existing = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = ? AND table_name = ?",
-                [RAW_SCHEMA, entity.name],
-            ).fetchall()
-        }
-        for name, sql_type in columns:
-            if name not in existing:
-                con.execute(f'ALTER TABLE {RAW_SCHEMA}.{entity.name} ADD COLUMN "{name}" {sql_type}')
-
-
 def _header(path: Path, entity: Entity, report: LoadReport) -> list[str]:
     """The file's column names; raises LoadError when a required column is missing."""
     if path.name.endswith(".parquet"):
         try:
             names = [
                 row[0]
-                for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()
+                for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({raw_zone.literal(path)})").fetchall()
             ]
         except duckdb.Error as exc:
             raise LoadError(f"{path}: not a readable Parquet file ({exc})") from exc
     else:
         names = _csv_header(path)
+        if path.name.endswith(".gz"):
+            _check_gzip(path)
     normalized = [name.strip().lower() for name in names]
     duplicates = sorted({n for n in normalized if normalized.count(n) > 1})
     if duplicates:
@@ -279,6 +347,20 @@ def _header(path: Path, entity: Entity, report: LoadReport) -> list[str]:
     return normalized
 
 
+def _check_gzip(path: Path) -> None:
+    """Decompress the whole file: DuckDB reads a truncated gzip stream as a shorter file,
+    which would lose its last rows without a word."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LoadError(
+            f"{path}: the gzip stream is truncated or corrupt ({exc}); the file is rejected whole and "
+            "nothing was loaded. Replace it with the complete file and load again."
+        ) from exc
+
+
 def _csv_header(path: Path) -> list[str]:
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
@@ -299,122 +381,140 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _load_file(
-    con: duckdb.DuckDBPyConnection,
+    duck: raw_zone.DuckDBSettings,
     entity: Entity,
     path: Path,
     sha256: str,
     header: list[str],
     report: LoadReport,
     landing_dir: Path,
+    raw_dir: Path,
+    staging: Path,
+    number: int,
 ) -> FileResult:
+    """Type one landing file into a Parquet file of rows and one of rejects, streaming.
+
+    One pass over the file types every record into a scratch table (DuckDB spills it to
+    disk past memory_limit), keeping the reasons and raw text of bad records only; the
+    structural rejects of the CSV reader are then known, so the good rows are written with
+    their line numbers, and the rejects next to them.
+    """
     relative = str(path.relative_to(landing_dir))
     is_parquet = path.name.endswith(".parquet")
-    rejects_table, scans_table = f"_rejects_{uuid.uuid4().hex}", f"_scans_{uuid.uuid4().hex}"
-    if is_parquet:
-        source = (
-            "(SELECT *, file_row_number + 1 AS _record_index "
-            f"FROM read_parquet({_quote(path)}, file_row_number = true))"
+    q = raw_zone.ident
+    con = duck.connect()
+    try:
+        if is_parquet:
+            source = (
+                "SELECT file_row_number + 1 AS _record_index, "
+                + ", ".join(
+                    f"CAST({q(orig)} AS VARCHAR) AS {q(name)}"
+                    for orig, name in zip(_parquet_names(path), header, strict=True)
+                )
+                + f" FROM read_parquet({raw_zone.literal(path)}, file_row_number = true)"
+            )
+        else:
+            columns = "{" + ", ".join(f"{raw_zone.literal(name)}: 'VARCHAR'" for name in header) + "}"
+            source = f"""
+                SELECT row_number() OVER () AS _record_index, *
+                FROM read_csv({raw_zone.literal(path)}, header = true, auto_detect = false, columns = {columns},
+                              delim = ',', quote = '"', escape = '"', strict_mode = true,
+                              store_rejects = true, rejects_table = '_rejects', rejects_scan = '_scans')
+            """
+        # Layers, so that each value is trimmed and cast once: cleaned -> typed -> flagged.
+        present = [(i, col) for i, col in enumerate(entity.columns) if col.name in header]
+        cleaned = ", ".join(f"nullif(trim({q(col.name)}), '') AS {_clean_name(i)}" for i, col in present)
+        typed = ", ".join(f"{_cast(col, _clean_name(i))} AS {_typed_name(i)}" for i, col in present)
+        conditions, reasons = _error_checks(entity, header)
+        any_error = " OR ".join(conditions) or "false"
+        typed_columns = ", ".join(
+            (_typed_name(i) if col.name in header else f"CAST(NULL AS {col.sql_type})") + f" AS {q(col.name)}"
+            for i, col in enumerate(entity.columns)
         )
-        select_list = ", ".join(
-            f'CAST("{orig}" AS VARCHAR) AS "{name}"' for orig, name in zip(_parquet_names(path), header, strict=True)
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT _record_index, {select_list} FROM {source}")
-        structural: list[tuple] = []
-        line_expr = "_record_index"
-    else:
-        columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in header) + "}"
+        raw_text = "concat_ws(',', " + ", ".join(f"coalesce({q(n)}, '')" for n in header) + ")"
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _parsed AS
-            SELECT row_number() OVER () AS _record_index, *
-            FROM read_csv({_quote(path)}, header = true, auto_detect = false, columns = {columns},
-                          delim = ',', quote = '"', escape = '"', strict_mode = true,
-                          store_rejects = true, rejects_table = '{rejects_table}',
-                          rejects_scan = '{scans_table}')
+            CREATE TABLE _typed AS
+            WITH source AS ({source}),
+            cleaned AS (SELECT *{", " + cleaned if cleaned else ""} FROM source),
+            typed AS (SELECT *{", " + typed if typed else ""} FROM cleaned),
+            flagged AS (SELECT *, {any_error} AS _segmentation_bad FROM typed)
+            SELECT {typed_columns}, _record_index,
+                   CASE WHEN _segmentation_bad
+                        THEN list_filter([{", ".join(reasons)}], e -> e IS NOT NULL) END AS _errors,
+                   CASE WHEN _segmentation_bad THEN {raw_text} END AS _raw_text
+            FROM flagged
             """
         )
-        structural = con.execute(
-            f"""SELECT line, column_name, error_type, csv_line, error_message
-                FROM {rejects_table} ORDER BY line"""
-        ).fetchall()
-        line_expr = _csv_line_expression(sorted({row[0] for row in structural}))
+        if is_parquet:
+            structural: list[tuple] = []
+            line_expr = "_record_index"
+        else:
+            structural = con.execute(
+                "SELECT line, column_name, error_type, csv_line, error_message FROM _rejects ORDER BY line"
+            ).fetchall()
+            line_expr = _csv_line_expression(sorted({row[0] for row in structural}))
 
-    typed_columns = [_typed_expression(col, col.name in header) for col in entity.columns]
-    errors = ", ".join(_error_checks(col, col.name in header) for col in entity.columns)
-    raw_text = "concat_ws(',', " + ", ".join(f"coalesce(\"{n}\", '')" for n in header) + ")"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _typed AS
-        WITH parsed AS (SELECT *, {line_expr} AS _line FROM _parsed)
-        SELECT {", ".join(typed_columns)}, _line,
-               list_filter([{errors}], e -> e IS NOT NULL) AS _errors,
-               {raw_text} AS _raw_text
-        FROM parsed
-        """
-    )
-    names = ", ".join(f'"{c.name}"' for c in entity.columns)
-    meta = "_load_id, _source_file, _source_line_number, _loaded_at"
-    con.execute(
-        f"""INSERT INTO {RAW_SCHEMA}.{entity.name} ({names}, {meta})
-            SELECT {names}, ?, ?, _line, ? FROM _typed WHERE len(_errors) = 0 ORDER BY _line""",
-        [report.load_id, relative, report.loaded_at],
-    )
-    con.execute(
-        f"""INSERT INTO {RAW_SCHEMA}._load_rejects
-            SELECT ?, ?, ?, _line, e.column_name, e.reason, e.raw_value, _raw_text, ?
-            FROM (SELECT _line, _raw_text, unnest(_errors) AS e FROM _typed WHERE len(_errors) > 0)
-            ORDER BY _line, e.column_name""",
-        [report.load_id, entity.name, relative, report.loaded_at],
-    )
-    for line, column_name, error_type, csv_line, message in structural:
+        data_name = f"{report.load_id}_{number}.parquet"
+        names = ", ".join(q(c.name) for c in entity.columns)
+        params = [report.load_id, relative, report.loaded_at]
+        (loaded,) = con.execute(
+            f"""COPY (SELECT {names}, ?::VARCHAR AS _load_id, ?::VARCHAR AS _source_file,
+                             {line_expr} AS _source_line_number, ?::TIMESTAMP AS _loaded_at
+                      FROM _typed WHERE _errors IS NULL)
+                TO {raw_zone.literal(staging / data_name)} (FORMAT parquet)""",
+            params,
+        ).fetchone()
         con.execute(
-            f"INSERT INTO {RAW_SCHEMA}._load_rejects VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            [
-                report.load_id,
-                entity.name,
-                relative,
-                line,
-                column_name,
-                f"malformed_line: {str(error_type).lower()} ({message})",
-                csv_line,
-                report.loaded_at,
-            ],
+            """CREATE TABLE _file_rejects AS
+               SELECT _line AS line_number, e.column_name, e.reason, e.raw_value, _raw_text AS raw_text
+               FROM (SELECT """ + line_expr + """ AS _line, _raw_text, unnest(_errors) AS e
+                     FROM _typed WHERE _errors IS NOT NULL)"""
         )
-    (parsed_rows, loaded, type_rejected) = con.execute(
-        "SELECT count(*), count(*) FILTER (len(_errors) = 0), count(*) FILTER (len(_errors) > 0) FROM _typed"
-    ).fetchone()
-    rejected = type_rejected + len({row[0] for row in structural})
-    extra = [n for n in header if n not in {c.name for c in entity.columns}]
-    con.execute(
-        f"INSERT INTO {RAW_SCHEMA}._load_manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            report.load_id,
-            entity.name,
-            relative,
-            sha256,
-            path.stat().st_size,
-            "parquet" if is_parquet else "csv",
-            parsed_rows + len({row[0] for row in structural}),
-            loaded,
-            rejected,
-            ",".join(extra) or None,
-            report.loaded_at,
-        ],
-    )
-    for table in ("_parsed", "_typed"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        for line, column_name, error_type, csv_line, message in structural:
+            con.execute(
+                "INSERT INTO _file_rejects VALUES (?, ?, ?, NULL, ?)",
+                [line, column_name, f"malformed_line: {str(error_type).lower()} ({message})", csv_line],
+            )
+        (type_rejected,) = con.execute("SELECT count(*) FROM _typed WHERE _errors IS NOT NULL").fetchone()
+        rejected = type_rejected + len({row[0] for row in structural})
+        if rejected:
+            con.execute(
+                f"""COPY (SELECT ?::VARCHAR AS load_id, ?::VARCHAR AS entity, ?::VARCHAR AS file_path,
+                                 line_number, column_name, reason, raw_value, raw_text,
+                                 ?::TIMESTAMP AS rejected_at
+                          FROM _file_rejects ORDER BY line_number, column_name)
+                    TO {raw_zone.literal(staging / ("rejects_" + data_name))} (FORMAT parquet)""",
+                [report.load_id, entity.name, relative, report.loaded_at],
+            )
+    finally:
+        con.close()
+    # Complete, durable files only ever appear in the entity folders (invisible until the
+    # manifest commits; synced first, so the manifest never outlives them after a power cut).
+    _fsync(staging / data_name)
+    os.replace(staging / data_name, raw_dir / entity.name / data_name)
     if rejected:
+        _fsync(staging / ("rejects_" + data_name))
+        os.replace(staging / ("rejects_" + data_name), raw_dir / raw_zone.REJECTS / data_name)
         report.warnings.append(f"{path}: {rejected} row(s) rejected; see raw._load_rejects")
+    extra = [n for n in header if n not in {c.name for c in entity.columns}]
     return FileResult(
         entity.name, path, sha256, "loaded",
-        rows_read=parsed_rows + len({row[0] for row in structural}),
+        rows_read=loaded + rejected,
         rows_loaded=loaded,
         rows_rejected=rejected,
+        relative_path=relative,
+        file_bytes=path.stat().st_size,
+        file_format="parquet" if is_parquet else "csv",
+        ignored_columns=",".join(extra) or None,
     )
 
 
 def _parquet_names(path: Path) -> list[str]:
-    return [row[0] for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()]
+    return [
+        row[0]
+        for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet({raw_zone.literal(path)})").fetchall()
+    ]
 
 
 def _csv_line_expression(rejected_lines: list[int]) -> str:
@@ -429,18 +529,17 @@ def _csv_line_expression(rejected_lines: list[int]) -> str:
     return f"_record_index + 1 + len(list_filter([{thresholds}], t -> t <= _record_index))"
 
 
-def _typed_expression(col: Column, present: bool) -> str:
-    if not present:
-        return f'CAST(NULL AS {col.sql_type}) AS "{col.name}"'
-    return f'{_cast(col)} AS "{col.name}"'
+def _clean_name(index: int) -> str:
+    # Positional names: a header can hold any text, so no name derived from it is safe.
+    return f"_segmentation_clean_{index}"
 
 
-def _clean(col: Column) -> str:
-    return f"nullif(trim(\"{col.name}\"), '')"
+def _typed_name(index: int) -> str:
+    return f"_segmentation_typed_{index}"
 
 
-def _cast(col: Column) -> str:
-    value = _clean(col)
+def _cast(col: Column, value: str) -> str:
+    """The typed value of `value` (a trimmed, non-empty text or NULL); NULL when it does not type."""
     if col.type == "varchar":
         return value
     if col.type == "boolean":
@@ -454,40 +553,45 @@ def _cast(col: Column) -> str:
         # try_cast alone would round '2.5' to 3 and accept '0x10' or '1e3': only digits pass.
         return f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]+') THEN try_cast({value} AS BIGINT) END"
     if col.type == "timestamp":
-        # Values with an offset are converted to UTC; values without one are read as UTC
-        # (the session time zone is UTC).
-        return f"timezone('UTC', try_cast({value} AS TIMESTAMPTZ))"
+        # ISO-8601 only: a date, or a date and time, with an optional offset (`Z`, `+02:00`),
+        # converted to UTC; a value without one is read as UTC (the session time zone is UTC).
+        # DuckDB's cast would also take zone names (`EST`, `Europe/Berlin`): the contract does not.
+        return (
+            f"CASE WHEN regexp_full_match({value}, '{ISO_8601_TIMESTAMP}') "
+            f"THEN timezone('UTC', try_cast({value} AS TIMESTAMPTZ)) END"
+        )
     return f"try_cast({value} AS {col.sql_type})"
 
 
-def _error_checks(col: Column, present: bool) -> str:
-    """List elements: a struct naming the column and reason, or NULL when the value is fine."""
-    checks = []
-    if present:
-        checks.append(
-            f"CASE WHEN {_clean(col)} IS NOT NULL AND {_cast(col)} IS NULL "
-            f"THEN {{'column_name': '{col.name}', 'reason': 'invalid_{col.type}', 'raw_value': \"{col.name}\"}} END"
-        )
-    if not col.nullable:
-        value = _clean(col) if present else "NULL"
-        checks.append(
-            f"CASE WHEN {value} IS NULL "
-            f"THEN {{'column_name': '{col.name}', 'reason': 'missing_value', 'raw_value': NULL}} END"
-        )
-    return ", ".join(checks) if checks else "NULL"
+def _error_checks(entity: Entity, header: list[str]) -> tuple[list[str], list[str]]:
+    """Per check: the condition that a record breaks it (over the cleaned and typed columns),
+    and the reject struct it gives."""
+    conditions, reasons = [], []
+    for index, col in enumerate(entity.columns):
+        present = col.name in header
+        name = raw_zone.literal(col.name)
+        clean, typed = _clean_name(index), _typed_name(index)
+        if present:
+            condition = f"({clean} IS NOT NULL AND {typed} IS NULL)"
+            conditions.append(condition)
+            reasons.append(
+                f"CASE WHEN {condition} THEN {{'column_name': {name}, 'reason': 'invalid_{col.type}', "
+                f"'raw_value': {raw_zone.ident(col.name)}}} END"
+            )
+        if not col.nullable:
+            condition = f"({clean} IS NULL)" if present else "true"
+            conditions.append(condition)
+            reasons.append(
+                f"CASE WHEN {condition} THEN {{'column_name': {name}, 'reason': 'missing_value', "
+                "'raw_value': NULL::VARCHAR} END"
+            )
+    return conditions, reasons
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def summarize_raw(warehouse_path: Path, entities: Iterable[str]) -> dict[str, int]:
-    """Row counts of the raw tables (read-only)."""
-    con = duckdb.connect(str(warehouse_path), read_only=True)
-    try:
+def summarize_raw(raw_dir: Path, entities: Iterable[str]) -> dict[str, int]:
+    """Row counts of the committed raw-zone tables."""
+    with raw_zone.connect(raw_dir) as con:
         return {
-            name: con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{name}").fetchone()[0]
+            name: con.execute(f"SELECT count(*) FROM raw.{raw_zone.ident(name)}").fetchone()[0]
             for name in entities
         }
-    finally:
-        con.close()

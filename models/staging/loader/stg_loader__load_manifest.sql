@@ -19,7 +19,9 @@ renamed as (
         rows_loaded,
         rows_rejected,
         ignored_columns,
-        loaded_at
+        loaded_at,
+        status as file_status,
+        note as file_note
 
     from source
 

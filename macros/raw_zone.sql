@@ -1,0 +1,90 @@
+{#-
+  The raw zone: `segmentation load` writes typed Parquet files under SEGMENTATION_RAW_DIR
+  (segmentation/ingest/raw_zone.py describes the layout and the commit protocol). dbt reads
+  them through the sources `landing` and `loader` (schema raw): this macro, run by
+  on-run-start, makes each source table a relation of the target over those files, keeping
+  only rows of committed loads (a load id with a manifest file).
+
+  The engine-specific part is the dispatched implementation:
+  - duckdb (default__): a view over read_parquet, with the committed-load filter.
+  - spark: `create table raw.<t>__files (<typed columns>) using parquet location
+    '<raw_dir>/<t>'` (Spark skips the `_schema.parquet` files: names starting with `_`),
+    then a view raw.<t> with the same filter. Not written yet.
+  - postgres: copy the committed files into raw.<t> (the loader's Parquet read by DuckDB
+    and written with COPY ... FROM STDIN, or the postgres scanner). Not written yet.
+-#}
+
+{% macro raw_zone_dir() %}
+  {#- Same default as segmentation.config.Settings: $SEGMENTATION_DATA_DIR/raw, else data/raw. -#}
+  {{ return(env_var('SEGMENTATION_RAW_DIR', env_var('SEGMENTATION_DATA_DIR', 'data') ~ '/raw')) }}
+{% endmacro %}
+
+{% macro raw_zone_tables() %}
+  {#- Every raw-zone table: (source node, its columns in order). Landing tables carry the
+      loader's metadata columns after the contract's. -#}
+  {%- set tables = [] -%}
+  {%- for node in graph.sources.values() if node.source_name in ('landing', 'loader') -%}
+    {%- set columns = node.columns.keys() | list -%}
+    {%- if node.source_name == 'landing' -%}
+      {%- set columns = columns + ['_load_id', '_source_file', '_source_line_number', '_loaded_at'] -%}
+    {%- endif -%}
+    {%- do tables.append((node, columns)) -%}
+  {%- endfor -%}
+  {{ return(tables) }}
+{% endmacro %}
+
+{% macro create_raw_zone_relations() %}
+  {%- if execute -%}
+    {{ return(adapter.dispatch('create_raw_zone_relations', 'customer_segmentation')()) }}
+  {%- endif -%}
+{% endmacro %}
+
+{% macro default__create_raw_zone_relations() %}
+  {%- set raw_dir = raw_zone_dir() -%}
+  {%- set manifest_files = raw_dir ~ '/_load_manifest/*.parquet' -%}
+  {%- set statements = [] -%}
+  {#- Not through run_query or get_relation: they open a transaction on this connection, and
+      the hook's statements would run inside it and be rolled back with it. -#}
+  {%- set (_, found) = adapter.execute(
+      "select lower(table_schema), lower(table_name) from information_schema.tables"
+      ~ " where table_type = 'BASE TABLE' and table_catalog = current_database()",
+      auto_begin=false, fetch=true) -%}
+  {%- set old_tables = [] -%}
+  {%- for row in found.rows -%}{%- do old_tables.append((row[0], row[1])) -%}{%- endfor -%}
+  {%- for node, columns in raw_zone_tables() -%}
+    {%- set relation = api.Relation.create(database=node.database, schema=node.schema, identifier=node.identifier) -%}
+    {%- set files = raw_dir ~ '/' ~ node.identifier ~ '/*.parquet' -%}
+    {%- set load_id = 'load_id' if node.source_name == 'loader' else '_load_id' -%}
+    {%- set sql -%}
+      create or replace view {{ relation }} as
+      select {% for column in columns %}{{ adapter.quote(column) }}{{ ", " if not loop.last }}{% endfor %}
+      from read_parquet({{ raw_zone_string(files) }}, union_by_name = true)
+      {%- if node.identifier != '_load_manifest' %}
+      where {{ adapter.quote(load_id) }} in (select load_id from read_parquet({{ raw_zone_string(manifest_files) }}))
+      {%- endif %}
+    {%- endset -%}
+    {%- if loop.first -%}
+      {%- do statements.append('create schema if not exists ' ~ relation.include(identifier=false)) -%}
+    {%- endif -%}
+    {#- A warehouse from before the raw zone holds raw tables of the same names. -#}
+    {%- if (node.schema | lower, node.identifier | lower) in old_tables -%}
+      {%- do statements.append('drop table ' ~ relation) -%}
+    {%- endif -%}
+    {%- do statements.append(sql) -%}
+  {%- endfor -%}
+  {{ return(statements | join(';\n')) }}
+{% endmacro %}
+
+{% macro spark__create_raw_zone_relations() %}
+  {{ exceptions.raise_compiler_error(
+      "the raw zone is not wired for Spark yet: see macros/raw_zone.sql (create table ... using parquet location ...)") }}
+{% endmacro %}
+
+{% macro postgres__create_raw_zone_relations() %}
+  {{ exceptions.raise_compiler_error(
+      "the raw zone is not wired for PostgreSQL yet: see macros/raw_zone.sql (copy the committed files)") }}
+{% endmacro %}
+
+{% macro raw_zone_string(value) %}
+  {{- return("'" ~ (value | replace("'", "''")) ~ "'") -}}
+{% endmacro %}
