@@ -40,14 +40,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import duckdb
 
-from segmentation.config import PROJECT_DIR
+from segmentation.config import PROJECT_DIR, duckdb_settings
 from segmentation.quality.suites import CRITICAL, Check, SuiteSpec, default_suites
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def validate_warehouse(
     dbt_project_dir: Path = PROJECT_DIR,
     keep_runs: int = KEEP_RUNS,
     progress: Callable[[str], None] | None = None,
+    push_down: bool = True,
 ) -> QualityReport:
     """Run every suite on the warehouse (read-only) and return the merged verdicts.
 
@@ -186,7 +187,11 @@ def validate_warehouse(
         warehouse_path=warehouse_path, run_name=f"{RUN_PREFIX}{run_time:%Y%m%dT%H%M%S%fZ}"
     )
     defined_models = _dbt_models(dbt_project_dir)
-    con = duckdb.connect(str(warehouse_path), read_only=True)
+    con = duckdb.connect(
+        str(warehouse_path),
+        read_only=True,
+        config={**duckdb_settings(), "temp_directory": f"{warehouse_path}.tmp"},
+    )
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
@@ -212,7 +217,8 @@ def validate_warehouse(
                 continue
             say(f"validating {spec.name}")
             checks, chunks = _run_suite(
-                con, spec, definitions[spec.name], chunk_rows, report.run_name, run_time
+                con, spec, definitions[spec.name], chunk_rows, report.run_name, run_time,
+                push_down=push_down,
             )
             report.checks.extend(checks)
             report.chunks[spec.name] = chunks
@@ -433,16 +439,16 @@ def _run_suite(
     chunk_rows: int,
     run_name: str,
     run_time: datetime,
+    *,
+    push_down: bool = True,
 ) -> tuple[list[CheckResult], int]:
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    result_format: str | dict[str, Any] = "SUMMARY"
-    if spec.index_columns:
-        result_format = {
-            "result_format": "SUMMARY",
-            "unexpected_index_column_names": list(spec.index_columns),
-        }
+    """Validate one suite: row checks pushed down to DuckDB when every check has a SQL
+    translation (`push_down`), else the dataset streamed through GX in chunks."""
     try:
+        if spec.chunked and push_down:
+            translated = _pushdown_predicates(con, spec)
+            if translated is not None:
+                return _run_pushed_down(con, spec, definition, translated, run_name, run_time), 1
         cursor = con.execute(spec.sql)
         frames = (
             _frames(cursor, chunk_rows)
@@ -454,38 +460,215 @@ def _run_suite(
         for frame in frames:
             chunks += 1
             label = f"{run_name}-chunk{chunks:05d}" if spec.chunked else run_name
-            result = definition.run(
-                batch_parameters={"dataframe": frame},
-                result_format=result_format,
-                run_id=RunIdentifier(run_name=label, run_time=run_time),
-            )
+            result = _validate_frame(definition, spec, frame, label, run_time)
             for expectation_result in result.results:
                 config = expectation_result.expectation_config
                 merged.setdefault(config.id, _Merged()).add(expectation_result)
     except duckdb.Error as exc:
         return [_dataset_failure(spec, f"query failed: {exc}")], 0
+    return [_check_result(spec, check, merged.get(_check_id(spec, check))) for check in spec.checks], chunks
 
-    checks = []
+
+def _validate_frame(definition, spec: SuiteSpec, frame: pd.DataFrame, label: str, run_time: datetime):
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    result_format: str | dict[str, Any] = "SUMMARY"
+    if spec.index_columns:
+        result_format = {
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": list(spec.index_columns),
+        }
+    return definition.run(
+        batch_parameters={"dataframe": frame},
+        result_format=result_format,
+        run_id=RunIdentifier(run_name=label, run_time=run_time),
+    )
+
+
+def _check_id(spec: SuiteSpec, check: Check) -> str:
+    return _stable_id(spec.name, _check_key(check))
+
+
+def _check_result(spec: SuiteSpec, check: Check, totals: _Merged | None) -> CheckResult:
+    if totals is None:  # every check runs on every batch; this would be a bug
+        return _dataset_failure(spec, f"{check.type} produced no result")
+    return CheckResult(
+        suite=spec.name,
+        dataset=spec.relation,
+        expectation_type=check.type,
+        column=check.column,
+        severity=check.severity,
+        success=totals.success,
+        unexpected_count=totals.unexpected_count,
+        element_count=totals.element_count,
+        sample=tuple(totals.sample),
+        criteria=_criteria(check),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Row checks pushed down: DuckDB counts, GX judges the rows DuckDB found
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Predicates:
+    """A row check in SQL: `domain` selects the rows it applies to (GX's row condition),
+    `unexpected` the rows of the domain that fail it, both in GX's pandas semantics."""
+
+    domain: str
+    unexpected: str
+
+
+# The kwargs of each translated expectation; a check with any other kwarg (e.g. `mostly`)
+# is not translated and its suite is streamed through GX instead.
+_TRANSLATED_KWARGS: dict[str, set[str]] = {
+    "expect_column_values_to_not_be_null": {"column"},
+    "expect_column_values_to_be_in_set": {"column", "value_set"},
+    "expect_column_values_to_be_between": {
+        "column", "min_value", "max_value", "strict_min", "strict_max",
+    },
+    "expect_column_pair_values_a_to_be_greater_than_b": {
+        "column_A", "column_B", "or_equal", "ignore_row_if",
+    },
+}
+
+
+def _pushdown_predicates(
+    con: duckdb.DuckDBPyConnection, spec: SuiteSpec
+) -> list[_Predicates] | None:
+    """Every check of the suite as SQL predicates, or None when one has no translation."""
+    types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {spec.sql}").fetchall()}
+    predicates = []
     for check in spec.checks:
-        totals = merged.get(_stable_id(spec.name, _check_key(check)))
-        if totals is None:  # every check runs on every chunk; this would be a bug
-            checks.append(_dataset_failure(spec, f"{check.type} produced no result"))
-            continue
-        checks.append(
-            CheckResult(
-                suite=spec.name,
-                dataset=spec.relation,
-                expectation_type=check.type,
-                column=check.column,
-                severity=check.severity,
-                success=totals.success,
-                unexpected_count=totals.unexpected_count,
-                element_count=totals.element_count,
-                sample=tuple(totals.sample),
-                criteria=_criteria(check),
-            )
+        translated = _predicates(check, types)
+        if translated is None:
+            return None
+        predicates.append(translated)
+    return predicates
+
+
+def _predicates(check: Check, types: dict[str, str]) -> _Predicates | None:
+    kwargs = dict(check.kwargs)
+    allowed = _TRANSLATED_KWARGS.get(check.type)
+    if allowed is None or not set(kwargs) <= allowed:
+        return None
+    if any(kwargs.get(name) not in types for name in ("column", "column_A", "column_B") if name in kwargs):
+        return None  # let GX report the unknown column
+
+    def missing(column: str) -> str:
+        # pandas (and so GX) treats NaN as missing; DuckDB does not.
+        name = _ident(column)
+        if types[column] in {"DOUBLE", "FLOAT"}:
+            return f"({name} IS NULL OR isnan({name}))"
+        return f"{name} IS NULL"
+
+    domain = "TRUE"
+    if check.row_filter is not None:
+        column, value = check.row_filter
+        if column not in types or value is None:
+            return None
+        domain = f"{_ident(column)} = {_sql_literal(value)}"
+    if check.type == "expect_column_values_to_not_be_null":
+        return _Predicates(domain, missing(kwargs["column"]))
+    if check.type == "expect_column_values_to_be_in_set":
+        column = kwargs["column"]
+        values = list(kwargs["value_set"])
+        outside = "TRUE"
+        if values:
+            outside = f"{_ident(column)} NOT IN ({', '.join(_sql_literal(v) for v in values)})"
+        return _Predicates(domain, f"NOT {missing(column)} AND {outside}")
+    if check.type == "expect_column_values_to_be_between":
+        column = _ident(kwargs["column"])
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if low is None and high is None:
+            return None
+        out = []
+        if low is not None:
+            out.append(f"{column} {'<=' if kwargs.get('strict_min') else '<'} {_sql_literal(low)}")
+        if high is not None:
+            out.append(f"{column} {'>=' if kwargs.get('strict_max') else '>'} {_sql_literal(high)}")
+        return _Predicates(domain, f"NOT {missing(kwargs['column'])} AND ({' OR '.join(out)})")
+    if check.type == "expect_column_pair_values_a_to_be_greater_than_b":
+        if kwargs.get("ignore_row_if") != "either_value_is_missing":
+            return None
+        a, b = kwargs["column_A"], kwargs["column_B"]
+        comparison = ">=" if kwargs.get("or_equal") else ">"
+        return _Predicates(
+            domain,
+            f"NOT {missing(a)} AND NOT {missing(b)} "
+            f"AND NOT ({_ident(a)} {comparison} {_ident(b)})",
         )
-    return checks, chunks
+    return None
+
+
+def _run_pushed_down(
+    con: duckdb.DuckDBPyConnection,
+    spec: SuiteSpec,
+    definition,
+    predicates: Sequence[_Predicates],
+    run_name: str,
+    run_time: datetime,
+) -> list[CheckResult]:
+    """One DuckDB scan counts every check's rows and unexpected rows; GX then validates
+    the real suite on a small frame of the rows DuckDB found unexpected (at most
+    SAMPLE_SIZE per failing check), which gives the verdict and the sample. A check fails
+    when either DuckDB counted unexpected rows or GX failed it, so a disagreement between
+    the SQL translation and GX can only block, never pass a bad row."""
+    dataset = f"({spec.sql}) AS dataset"
+    counts = ",\n".join(
+        f"count(*) FILTER (WHERE {p.domain}), count(*) FILTER (WHERE {p.domain} AND ({p.unexpected}))"
+        for p in predicates
+    )
+    row = con.execute(f"SELECT {counts} FROM {dataset}").fetchone()
+    totals = [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(predicates))]
+    failing = [p for p, (_, unexpected) in zip(predicates, totals, strict=True) if unexpected]
+    witness_sql = f"SELECT * FROM {dataset} LIMIT 0"
+    if failing:
+        witness_sql = " UNION ALL ".join(
+            f"(SELECT * FROM {dataset} WHERE {p.domain} AND ({p.unexpected}) LIMIT {SAMPLE_SIZE})"
+            for p in failing
+        )
+    frame = _vectorizable(con.execute(witness_sql).df())
+    if failing:
+        frame = frame.drop_duplicates(ignore_index=True)
+    result = _validate_frame(definition, spec, frame, run_name, run_time)
+    by_id = {r.expectation_config.id: r for r in result.results}
+    checks = []
+    for check, (elements, unexpected) in zip(spec.checks, totals, strict=True):
+        gx_result = by_id.get(_check_id(spec, check))
+        merged = _Merged()
+        if gx_result is not None:
+            merged.add(gx_result)
+            if unexpected and gx_result.success:
+                merged.success = False
+                merged.sample = [
+                    f"gate error: DuckDB found {unexpected:,} unexpected rows that GX accepts"
+                ]
+        merged.success = merged.success and not unexpected
+        merged.element_count, merged.unexpected_count = elements, unexpected
+        checks.append(_check_result(spec, check, merged if gx_result is not None else None))
+    return checks
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return _literal(str(value))
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass
