@@ -218,7 +218,7 @@ def validate_warehouse(
             say(f"validating {spec.name}")
             checks, chunks = _run_suite(
                 con, spec, definitions[spec.name], chunk_rows, report.run_name, run_time,
-                push_down=push_down,
+                push_down=push_down, results_store=context.validation_results_store,
             )
             report.checks.extend(checks)
             report.chunks[spec.name] = chunks
@@ -441,6 +441,7 @@ def _run_suite(
     run_time: datetime,
     *,
     push_down: bool = True,
+    results_store=None,
 ) -> tuple[list[CheckResult], int]:
     """Validate one suite: row checks pushed down to DuckDB when every check has a SQL
     translation (`push_down`), else the dataset streamed through GX in chunks."""
@@ -448,7 +449,10 @@ def _run_suite(
         if spec.chunked and push_down:
             translated = _pushdown_predicates(con, spec)
             if translated is not None:
-                return _run_pushed_down(con, spec, definition, translated, run_name, run_time), 1
+                checks = _run_pushed_down(
+                    con, spec, definition, translated, run_name, run_time, results_store
+                )
+                return checks, 1
         cursor = con.execute(spec.sql)
         frames = (
             _frames(cursor, chunk_rows)
@@ -609,6 +613,7 @@ def _run_pushed_down(
     predicates: Sequence[_Predicates],
     run_name: str,
     run_time: datetime,
+    results_store,
 ) -> list[CheckResult]:
     """One DuckDB scan counts every check's rows and unexpected rows; GX then validates
     the real suite on a small frame of the rows DuckDB found unexpected (at most
@@ -637,18 +642,62 @@ def _run_pushed_down(
     checks = []
     for check, (elements, unexpected) in zip(spec.checks, totals, strict=True):
         gx_result = by_id.get(_check_id(spec, check))
+        if gx_result is None:
+            checks.append(_check_result(spec, check, None))
+            continue
         merged = _Merged()
-        if gx_result is not None:
-            merged.add(gx_result)
-            if unexpected and gx_result.success:
-                merged.success = False
-                merged.sample = [
-                    f"gate error: DuckDB found {unexpected:,} unexpected rows that GX accepts"
-                ]
+        merged.add(gx_result)
+        if unexpected and gx_result.success:
+            merged.sample = [f"gate error: DuckDB found {unexpected:,} unexpected rows that GX accepts"]
         merged.success = merged.success and not unexpected
         merged.element_count, merged.unexpected_count = elements, unexpected
-        checks.append(_check_result(spec, check, merged if gx_result is not None else None))
+        _record_counts(gx_result, merged)
+        checks.append(_check_result(spec, check, merged))
+    if results_store is not None:
+        _restore_result(results_store, result)
     return checks
+
+
+def _record_counts(gx_result, merged: _Merged) -> None:
+    """Put DuckDB's counts over the whole dataset into GX's result of the witness frame,
+    so the stored result and Data Docs show the dataset, not the few rows GX saw."""
+    gx_result.success = merged.success
+    details = dict(gx_result.result or {})
+    for name in ("missing_count", "missing_percent", "unexpected_percent",
+                 "unexpected_percent_nonmissing"):
+        details.pop(name, None)
+    details["element_count"] = merged.element_count
+    details["unexpected_count"] = merged.unexpected_count
+    if merged.element_count:
+        details["unexpected_percent_total"] = 100.0 * (merged.unexpected_count or 0) / merged.element_count
+    gx_result.result = details
+    gx_result.meta = {**(gx_result.meta or {}), "counted_by": "DuckDB over the whole dataset"}
+    if merged.sample and merged.sample[0].startswith("gate error"):
+        gx_result.meta["gate_error"] = merged.sample[0]
+
+
+def _restore_result(results_store, result) -> None:
+    """Store the corrected suite result over the one `definition.run` stored."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    evaluated = len(result.results)
+    successful = sum(1 for r in result.results if r.success)
+    result.success = successful == evaluated
+    result.statistics = {
+        **(result.statistics or {}),
+        "evaluated_expectations": evaluated,
+        "successful_expectations": successful,
+        "unsuccessful_expectations": evaluated - successful,
+        "success_percent": 100.0 * successful / evaluated if evaluated else None,
+    }
+    suite = ExpectationSuiteIdentifier(name=result.suite_name)
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=suite, run_id=result.meta["run_id"], batch_identifier=result.batch_id
+    )
+    results_store.store_validation_results(result, key, suite)
 
 
 def _sql_literal(value: Any) -> str:
