@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from datetime import datetime
@@ -231,6 +232,26 @@ def test_pushed_down_and_streamed_validation_give_the_same_verdicts_counts_and_s
     assert quantity.blocking and not pushed.passed
 
 
+def test_the_gate_pages_show_each_failed_check_with_its_severity_and_the_blocked_verdict(
+    tmp_path: Path, gx_project: Path
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb")
+    report = validate_warehouse(
+        warehouse, suites=items_suites(status_severity=WARNING), gx_project_dir=gx_project
+    )
+    assert report.pages_index is not None
+    index = report.pages_index.read_text()
+    assert "BLOCKED" in index and 'href="shop_items_rows.html"' in index
+    rows_page = (report.pages_index.parent / "shop_items_rows.html").read_text()
+    assert "BLOCKED" in rows_page
+    # The null key: critical, blocks, 1 of 6 rows; the status: a warning, reported only.
+    assert re.search(r"FAILED \(blocks publishing\)</span></td><td>critical</td>"
+                     r"<td>expect_column_values_to_not_be_null</td><td>item_id</td><td></td>"
+                     r'<td class="num">1 of 6</td>', rows_page)
+    assert re.search(r"failed \(reported\)</span></td><td>warning</td>"
+                     r"<td>expect_column_values_to_be_in_set</td><td>status</td>", rows_page)
+
+
 def test_a_sql_translation_that_disagrees_with_gx_blocks_instead_of_passing(
     tmp_path: Path, gx_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -371,6 +392,14 @@ def test_the_sample_warehouse_passes_and_data_docs_are_built(
     assert report.passed, report.summary()
     assert report.docs_index is not None and report.docs_index.is_file()
     assert report.docs_index.name == "index.html"
+    # The offline gate pages: one per suite, no external CSS, JS or images.
+    assert report.pages_index is not None
+    pages = {p.stem for p in report.pages_index.parent.glob("*.html")} - {"index"}
+    assert pages == {c.suite for c in report.checks}
+    index = report.pages_index.read_text()
+    assert "PASSED" in index and "may be published" in index
+    for page in report.pages_index.parent.glob("*.html"):
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.read_text()), page
     validated = {c.suite for c in report.checks}
     assert "staging_order_lines_rows" in validated and "audit_row_reconciliation" in validated
     # Every mart of the dbt project that the sample built was validated, not skipped.
