@@ -8,6 +8,7 @@ what differs. The README's configuration table lists the same variables.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,20 @@ class Settings:
     def dbt_env(self) -> dict[str, str]:
         """Environment variables that point dbt's profile at this warehouse and raw zone."""
         return {"SEGMENTATION_WAREHOUSE_PATH": str(self.warehouse_path), "SEGMENTATION_RAW_DIR": str(self.raw_dir)}
+
+
+def duckdb_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """DuckDB settings for the steps that open a warehouse themselves (gate, publish, export).
+
+    SEGMENTATION_DUCKDB_MEMORY_LIMIT (default 4GB) caps DuckDB's buffer pool: past it
+    DuckDB spills to its temp directory instead of growing. SEGMENTATION_DUCKDB_THREADS
+    defaults to the CPU count. Apply with `SET <name> = '<value>'` on each connection.
+    """
+    env = os.environ if environ is None else environ
+    return {
+        "memory_limit": env.get("SEGMENTATION_DUCKDB_MEMORY_LIMIT") or "4GB",
+        "threads": env.get("SEGMENTATION_DUCKDB_THREADS") or str(os.cpu_count() or 1),
+    }
 
 
 def _path(env: os._Environ[str] | dict[str, str], name: str, default: Path, base: Path) -> Path:

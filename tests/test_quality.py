@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -147,43 +149,129 @@ def test_failing_checks_fail_with_exact_counts_and_the_fixed_table_passes(
     assert all(c.success for c in fixed.checks) and len(fixed.checks) == 6
 
 
-def test_chunked_validation_gives_the_same_verdicts_and_counts_as_one_batch(
+def mixed_failures_suite() -> SuiteSpec:
+    """Every translated expectation type, with nulls, NaN, quarantined rows and dates."""
+    return SuiteSpec(
+        name="shop_items_rows",
+        layer="test",
+        relation="shop.items",
+        sql="select * from shop.items",
+        checks=(
+            not_null("item_id"),
+            between("quantity", 0, strict_min=True, row_filter=CLEAN_ROWS),
+            in_set("status", ["a", "b"], row_filter=CLEAN_ROWS),
+            not_before("loaded_at", "happened_at", row_filter=CLEAN_ROWS),
+            not_before("loaded_at", "happened_at", strictly=True, severity=WARNING),
+            between("price", 0, 10),
+            not_null("price", severity=WARNING),
+            between("happened_at", datetime(2024, 1, 1), row_filter=CLEAN_ROWS),
+        ),
+        chunked=True,
+        index_columns=("item_id",),
+    )
+
+
+def test_pushed_down_and_streamed_validation_give_the_same_verdicts_counts_and_samples(
     tmp_path: Path, gx_project: Path
 ) -> None:
-    # 25 rows; failures in rows 2, 11 and 24 land in different chunks of 2 rows.
+    # 25 rows; failures spread over the table so they land in different chunks of 2 rows.
     warehouse = make_warehouse(
         tmp_path / "warehouse.duckdb",
         """
         select
             case when i = 11 then null else 'i' || i end as item_id,
             case when i in (2, 24) then 0 else i + 1 end as quantity,
-            case when i = 24 then 'zzz' else 'a' end as status,
-            timestamp '2024-01-01' as happened_at,
+            case when i = 24 then 'zzz' when i = 7 then null else 'a' end as status,
+            case when i = 5 then timestamp '2023-12-31'
+                when i = 9 then null
+                when i = 13 then timestamp '2024-01-02'
+                else timestamp '2024-01-01' end as happened_at,
             timestamp '2024-01-02' as loaded_at,
-            false as is_quarantined
+            case when i = 3 then 'nan'::double when i = 4 then null
+                when i in (6, 20) then 11.5 else i / 10 end as price,
+            i = 20 as is_quarantined
         from range(25) r(i)
         """,
     )
-    suites = items_suites()[:1]
-    one = validate_warehouse(
-        warehouse, suites=suites, gx_project_dir=gx_project, build_docs=False
+    suites = [mixed_failures_suite()]
+    pushed = validate_warehouse(warehouse, suites=suites, gx_project_dir=gx_project, build_docs=False)
+    streamed = validate_warehouse(
+        warehouse, suites=suites, gx_project_dir=gx_project, build_docs=False, push_down=False
     )
     chunked = validate_warehouse(
-        warehouse, suites=suites, chunk_rows=2, gx_project_dir=gx_project, build_docs=False
+        warehouse, suites=suites, chunk_rows=2, gx_project_dir=gx_project, build_docs=False,
+        push_down=False,
     )
-    assert one.chunks == {"shop_items_rows": 1}
+    assert streamed.chunks == {"shop_items_rows": 1}
     assert chunked.chunks == {"shop_items_rows": 13}
 
     def verdicts(report):
         return [
-            (c.expectation_type, c.column, c.success, c.unexpected_count, c.element_count)
+            (c.expectation_type, c.column, c.criteria, c.success, c.unexpected_count,
+             c.element_count, sorted(c.sample))
             for c in report.checks
         ]
 
-    assert verdicts(chunked) == verdicts(one)
-    quantity = by_check(chunked)[("shop_items_rows", "expect_column_values_to_be_between", "quantity")]
-    assert (quantity.unexpected_count, quantity.element_count) == (2, 25)
+    assert verdicts(pushed) == verdicts(streamed) == verdicts(chunked)
+    counts = {
+        (c.column, c.criteria): (c.unexpected_count, c.element_count) for c in pushed.checks
+    }
+    clean = "where is_quarantined = False"
+    assert counts == {
+        ("item_id", ""): (1, 25),
+        ("quantity", f"min_value=0, strict_min=True, {clean}"): (2, 24),
+        ("status", f"value_set={{a, b}}, {clean}"): (1, 24),  # a null status is not unexpected
+        ("loaded_at, happened_at", f"or_equal=True, {clean}"): (0, 24),
+        ("loaded_at, happened_at", "or_equal=False"): (1, 25),
+        ("price", "min_value=0, max_value=10"): (2, 25),  # NaN and null are missing, not out of range
+        ("price", ""): (2, 25),  # pandas counts NaN as null, so the gate does too
+        ("happened_at", f"min_value=2024-01-01 00:00:00, {clean}"): (1, 24),
+    }
+    quantity = by_check(pushed)[("shop_items_rows", "expect_column_values_to_be_between", "quantity")]
     assert sorted(quantity.sample) == ["quantity=0, item_id=i2", "quantity=0, item_id=i24"]
+    assert quantity.blocking and not pushed.passed
+
+
+def test_the_gate_pages_show_each_failed_check_with_its_severity_and_the_blocked_verdict(
+    tmp_path: Path, gx_project: Path
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb")
+    report = validate_warehouse(
+        warehouse, suites=items_suites(status_severity=WARNING), gx_project_dir=gx_project
+    )
+    assert report.pages_index is not None
+    index = report.pages_index.read_text()
+    assert "BLOCKED" in index and 'href="shop_items_rows.html"' in index
+    rows_page = (report.pages_index.parent / "shop_items_rows.html").read_text()
+    assert "BLOCKED" in rows_page
+    # The null key: critical, blocks, 1 of 6 rows; the status: a warning, reported only.
+    assert re.search(r"FAILED \(blocks publishing\)</span></td><td>critical</td>"
+                     r"<td>expect_column_values_to_not_be_null</td><td>item_id</td><td></td>"
+                     r'<td class="num">1 of 6</td>', rows_page)
+    assert re.search(r"failed \(reported\)</span></td><td>warning</td>"
+                     r"<td>expect_column_values_to_be_in_set</td><td>status</td>", rows_page)
+
+
+def test_a_sql_translation_that_disagrees_with_gx_blocks_instead_of_passing(
+    tmp_path: Path, gx_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segmentation.quality import gate
+
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb")
+    # A wrong translation that calls every row unexpected: GX accepts the rows, so the
+    # disagreement must surface as a failure, never as a pass.
+    monkeypatch.setattr(
+        gate, "_predicates", lambda check, types: gate._Predicates("TRUE", "TRUE")
+    )
+    suite = SuiteSpec(
+        name="shop_items_rows", layer="test", relation="shop.items",
+        sql="select * from shop.items where item_id = 'i1'",
+        checks=(not_null("item_id"),), chunked=True, index_columns=("item_id",),
+    )
+    report = validate_warehouse(warehouse, suites=[suite], gx_project_dir=gx_project, build_docs=False)
+    (check,) = report.checks
+    assert not check.success and check.blocking
+    assert check.sample[0].startswith("gate error: DuckDB found 1 unexpected rows that GX accepts")
 
 
 def test_a_failed_warning_is_reported_but_only_a_critical_failure_blocks(
@@ -304,6 +392,14 @@ def test_the_sample_warehouse_passes_and_data_docs_are_built(
     assert report.passed, report.summary()
     assert report.docs_index is not None and report.docs_index.is_file()
     assert report.docs_index.name == "index.html"
+    # The offline gate pages: one per suite, no external CSS, JS or images.
+    assert report.pages_index is not None
+    pages = {p.stem for p in report.pages_index.parent.glob("*.html")} - {"index"}
+    assert pages == {c.suite for c in report.checks}
+    index = report.pages_index.read_text()
+    assert "PASSED" in index and "may be published" in index
+    for page in report.pages_index.parent.glob("*.html"):
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.read_text()), page
     validated = {c.suite for c in report.checks}
     assert "staging_order_lines_rows" in validated and "audit_row_reconciliation" in validated
     # Every mart of the dbt project that the sample built was validated, not skipped.

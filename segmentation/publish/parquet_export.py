@@ -11,7 +11,9 @@ Layout under `export_root` (default `data/published/parquet`):
 
 Readers point at `current/<table>/**/*.parquet` (hive partitioning). A new export is
 written to a new version directory and only then is `current` switched, with a rename,
-so a reader sees the old export or the new one, never a half-written one. The newest
+so a reader sees the old export or the new one, never a half-written one. Each table is
+one `COPY (SELECT ...) TO` that DuckDB streams to Parquet: memory stays bounded by
+`segmentation.config.duckdb_settings()` whatever the table size. The newest
 `KEEP_VERSIONS` versions are kept so a query that started on the previous export can finish.
 """
 
@@ -25,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from segmentation.config import duckdb_settings
 
 # BI-facing marts and the column that identifies their review (None: not partitioned).
 # Facts (fct_*), audit tables and the time spine are not part of the export.
@@ -87,7 +91,11 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
     tables: dict[str, int] = {}
     try:
         staging.mkdir()
-        con = duckdb.connect(str(published_path), read_only=True)
+        con = duckdb.connect(
+            str(published_path),
+            read_only=True,
+            config={**duckdb_settings(), "temp_directory": str(staging / ".spill")},
+        )
         try:
             present = {row[0] for row in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
@@ -110,6 +118,7 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
                 tables[table] = rows
         finally:
             con.close()
+            shutil.rmtree(staging / ".spill", ignore_errors=True)
         staging.rename(version_dir)
         _point_current_at(export_root, version_dir)
     except BaseException:

@@ -5,8 +5,12 @@ writes. Publishing:
 
 1. creates `<published>.tmp-<pid>` next to the published file and ATTACHes the working
    warehouse read-only;
-2. copies the BI-facing schemas (`marts`, `audit`) as tables. `raw`, `staging` and
-   `intermediate` hold personal data (PII) and are refused;
+2. copies the BI-facing schemas (`marts`, `audit`) as tables, except the order-line and
+   ticket facts (`fct_*`, see INTERNAL_PREFIXES) that only feed the review history. Each
+   table is created with the working table's declared column types and NOT NULL
+   constraints (the dbt model contracts) and filled with one `INSERT ... SELECT`; `CREATE
+   TABLE AS` would drop the constraints. `raw`, `staging` and `intermediate` hold personal
+   data (PII) and are refused;
 3. records a `_publish` table (when, from which file, dbt invocation, check counts);
 4. checkpoints and closes the new file, checks no `.wal` is left, fsyncs it and renames
    it over the published file with `os.replace` (atomic on POSIX).
@@ -15,6 +19,9 @@ A reader that opened the old file keeps reading the old file; the next connectio
 new one; nobody sees a half-written file. When anything fails, the temporary file is
 removed and the published file is not touched.
 
+DuckDB runs with the memory limit and threads of `segmentation.config.duckdb_settings()`
+and spills to `<temporary>.spill/`, removed afterwards.
+
 DuckDB allows one writer or many readers per file, never both: the working warehouse is
 only read here, and the published file is only ever replaced, never written in place.
 """
@@ -22,6 +29,7 @@ only read here, and the published file is only ever replaced, never written in p
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +38,16 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.config import duckdb_settings
+
 BI_SCHEMAS = ("marts", "audit")
 # Schemas that hold personal or unvalidated data: never published.
 RESTRICTED_SCHEMAS = ("raw", "staging", "intermediate")
 METADATA_TABLE = "_publish"
+# Relations of the BI schemas that BI does not read: the order-line and ticket facts
+# (`fct_*`) are the review history's incremental inputs and hold most of the rows; BI reads
+# the review marts built from them. They stay in the working warehouse.
+INTERNAL_PREFIXES = ("fct_",)
 
 
 class PublishError(RuntimeError):
@@ -124,7 +138,10 @@ def _write(
     dbt_invocation_id: str | None,
     checks: Mapping[str, int] | None,
 ) -> dict[str, int]:
-    con = duckdb.connect(str(target))
+    temp_directory = Path(f"{target}.spill")
+    con = duckdb.connect(
+        str(target), config={**duckdb_settings(), "temp_directory": str(temp_directory)}
+    )
     try:
         # Attach under the working file's own catalog name (dbt-duckdb's views name it, e.g.
         # "warehouse"), so a mart materialized as a view still resolves.
@@ -134,13 +151,13 @@ def _write(
         con.execute(f"ATTACH {_literal(str(source))} AS {_ident(alias)} (READ_ONLY)")
         relations = con.execute(
             """
-            SELECT table_schema, table_name FROM information_schema.tables
+            SELECT table_schema, table_name, table_type = 'VIEW' FROM information_schema.tables
             WHERE table_catalog = ? AND table_schema IN (SELECT unnest(?))
             ORDER BY table_schema, table_name
             """,
             [alias, list(schemas)],
         ).fetchall()
-        found = {schema for schema, _ in relations}
+        found = {schema for schema, _, _ in relations}
         missing = [s for s in schemas if s not in found]
         if missing:
             raise PublishError(
@@ -150,10 +167,20 @@ def _write(
         con.begin()
         for schema in schemas:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
-        for schema, name in relations:
+        for schema, name, is_view in relations:
+            if name.startswith(INTERNAL_PREFIXES):
+                continue
             qualified = f"{_ident(schema)}.{_ident(name)}"
-            con.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {_ident(alias)}.{qualified}")
-            tables[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
+            source_relation = f"{_ident(alias)}.{qualified}"
+            if is_view:
+                # A view has no constraints to keep: materialize what it returns.
+                con.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {source_relation}")
+                tables[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
+                continue
+            con.execute(f"CREATE TABLE {qualified} ({_column_definitions(con, alias, schema, name)})")
+            tables[f"{schema}.{name}"] = con.execute(
+                f"INSERT INTO {qualified} SELECT * FROM {source_relation}"
+            ).fetchone()[0]
         checks = dict(checks or {})
         con.execute(
             f"""
@@ -182,7 +209,25 @@ def _write(
         con.execute("CHECKPOINT")
     finally:
         con.close()
+        shutil.rmtree(temp_directory, ignore_errors=True)
     return tables
+
+
+def _column_definitions(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> str:
+    """The columns of a working table with their declared types and NOT NULL constraints
+    (the dbt model contracts), for the published copy: CREATE TABLE AS would drop them."""
+    columns = con.execute(
+        """
+        SELECT column_name, data_type, is_nullable FROM duckdb_columns()
+        WHERE database_name = ? AND schema_name = ? AND table_name = ?
+        ORDER BY column_index
+        """,
+        [catalog, schema, table],
+    ).fetchall()
+    return ", ".join(
+        f"{_ident(column)} {data_type}{'' if nullable else ' NOT NULL'}"
+        for column, data_type, nullable in columns
+    )
 
 
 def _fsync(path: Path) -> None:
