@@ -74,16 +74,22 @@ class Settings:
         return {"SEGMENTATION_WAREHOUSE_PATH": str(self.warehouse_path), "SEGMENTATION_RAW_DIR": str(self.raw_dir)}
 
 
-def duckdb_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """DuckDB settings for the steps that open a warehouse themselves (gate, publish, export).
+# DuckDB's buffer pool cap in every step (loader, dbt, gate, publish, export). A stage's peak
+# RSS is this plus DuckDB's and Python's own overhead, so 3GB keeps each stage under 4 GB.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 
-    SEGMENTATION_DUCKDB_MEMORY_LIMIT (default 4GB) caps DuckDB's buffer pool: past it
-    DuckDB spills to its temp directory instead of growing. SEGMENTATION_DUCKDB_THREADS
-    defaults to the CPU count. Apply with `SET <name> = '<value>'` on each connection.
+
+def duckdb_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """DuckDB settings for every step that opens DuckDB itself (loader, gate, publish, export).
+
+    dbt's profile reads the same variables. SEGMENTATION_DUCKDB_MEMORY_LIMIT (default 3GB)
+    caps DuckDB's buffer pool: past it DuckDB spills to its temp directory instead of
+    growing. SEGMENTATION_DUCKDB_THREADS defaults to the CPU count. Apply with
+    `SET <name> = '<value>'` on each connection, or pass as `duckdb.connect(config=...)`.
     """
     env = os.environ if environ is None else environ
     return {
-        "memory_limit": env.get("SEGMENTATION_DUCKDB_MEMORY_LIMIT") or "4GB",
+        "memory_limit": env.get("SEGMENTATION_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
         "threads": env.get("SEGMENTATION_DUCKDB_THREADS") or str(os.cpu_count() or 1),
     }
 

@@ -15,8 +15,8 @@ Guarantees, each covered by tests/test_load.py:
   (raw_zone.py says how and why).
 - Memory is bounded whatever the data size: each file is read by its own DuckDB with a
   memory limit, spilling to disk, and streamed into Parquet with COPY; no table passes
-  through Python. SEGMENTATION_LOAD_MEMORY_LIMIT, SEGMENTATION_LOAD_THREADS and
-  SEGMENTATION_LOAD_TEMP_DIR set its resources.
+  through Python. SEGMENTATION_DUCKDB_MEMORY_LIMIT, SEGMENTATION_DUCKDB_THREADS and
+  SEGMENTATION_DUCKDB_TEMP_DIRECTORY set its resources, as for every step.
 - Column names from file headers are checked against the contract and always quoted as
   identifiers, never pasted into SQL as they are.
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.config import duckdb_settings
 from segmentation.ingest.contract import Contract, Entity, load_contract
 
 MANIFEST = "_load_manifest"
@@ -96,12 +97,14 @@ class DuckDBSettings:
 
     @classmethod
     def from_env(cls, raw_dir: Path, environ: os._Environ[str] | dict[str, str] | None = None) -> DuckDBSettings:
+        """The project's DuckDB settings (segmentation.config.duckdb_settings), spilling under the raw zone."""
         env = os.environ if environ is None else environ
-        temp = env.get("SEGMENTATION_LOAD_TEMP_DIR")
+        common = duckdb_settings(env)
+        temp = env.get("SEGMENTATION_DUCKDB_TEMP_DIRECTORY")
         return cls(
-            memory_limit=env.get("SEGMENTATION_LOAD_MEMORY_LIMIT") or "2GB",
-            threads=int(env.get("SEGMENTATION_LOAD_THREADS") or min(os.cpu_count() or 2, 4)),
-            temp_directory=Path(temp) if temp else raw_dir / STAGING / "duckdb_tmp",
+            memory_limit=common["memory_limit"],
+            threads=int(common["threads"]),
+            temp_directory=Path(temp) / "loader" if temp else raw_dir / STAGING / "duckdb_tmp",
         )
 
     def connect(self) -> duckdb.DuckDBPyConnection:
