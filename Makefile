@@ -11,14 +11,20 @@ DBT_FLAGS := --profiles-dir .
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed  ## create .venv and install the project with its dev tools
+setup: $(VENV)/.installed target/manifest.json  ## create .venv and install the project with its dev tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(DBT) parse --quiet $(DBT_FLAGS)  # the manifest Dagster loads the dbt assets from
+	touch $@
+
+# The manifest Dagster loads the dbt assets from: re-parsed whenever the dbt project changes,
+# so Dagster never runs a dbt build whose nodes it does not know.
+DBT_SOURCES := dbt_project.yml profiles.yml $(shell find models seeds macros snapshots tests/dbt -type f 2>/dev/null)
+target/manifest.json: $(VENV)/.installed $(DBT_SOURCES)
+	$(DBT) parse --quiet $(DBT_FLAGS)
 	touch $@
 
 run: setup  ## generate the sample data, load it, build the warehouse and print a summary
