@@ -66,9 +66,12 @@
     {%- if loop.first -%}
       {%- do statements.append('create schema if not exists ' ~ relation.include(identifier=false)) -%}
     {%- endif -%}
-    {#- A warehouse from before the raw zone holds raw tables of the same names. -#}
+    {#- A warehouse from before the raw zone holds raw tables of the same names. They are
+        kept, renamed (<table>__before_raw_zone): rows whose landing files are gone exist
+        nowhere else. -#}
     {%- if (node.schema | lower, node.identifier | lower) in old_tables -%}
-      {%- do statements.append('drop table ' ~ relation) -%}
+      {%- do statements.append('alter table ' ~ relation ~ ' rename to '
+                               ~ adapter.quote(node.identifier ~ '__before_raw_zone')) -%}
     {%- endif -%}
     {%- do statements.append(sql) -%}
   {%- endfor -%}
