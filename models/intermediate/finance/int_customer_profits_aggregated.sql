@@ -98,149 +98,80 @@ clean_tickets as (
 
 ),
 
--- All dated facts in one column set (null where a fact does not carry a measure), so one
--- range join to the periods and one aggregation replace one of each per fact type and the
--- joins between them.
-{%- set activity_measures = {
-    'support_minutes': 'cost_to_serve_support',
-    'escalation': 'cost_to_serve_escalations',
-    'return': 'cost_to_serve_returns',
-    'expedited_order': 'cost_to_serve_expedited',
-    'account_management': 'cost_to_serve_account_management',
-} %}
-dated_facts as (
+order_line_totals as (
 
     select
-        customer_id,
-        ordered_date as fact_date,
-        net_revenue as order_revenue,
-        cogs,
-        null as order_count,
-        null as completed_order_count,
-        null as ticket_count,
-        {%- for measure in activity_measures.values() %}
-        null as {{ measure }},
-        {%- endfor %}
-        null as cost_to_serve,
-        null as acquisition_cost
-    from order_lines
-
-    union all
-
-    select
-        customer_id,
-        ordered_date as fact_date,
-        null as order_revenue,
-        null as cogs,
-        1 as order_count,
-        case when order_status = 'completed' then 1 else 0 end as completed_order_count,
-        null as ticket_count,
-        {%- for measure in activity_measures.values() %}
-        null as {{ measure }},
-        {%- endfor %}
-        null as cost_to_serve,
-        null as acquisition_cost
-    from clean_orders
-
-    union all
-
-    select
-        customer_id,
-        opened_date as fact_date,
-        null as order_revenue,
-        null as cogs,
-        null as order_count,
-        null as completed_order_count,
-        1 as ticket_count,
-        {%- for measure in activity_measures.values() %}
-        null as {{ measure }},
-        {%- endfor %}
-        null as cost_to_serve,
-        null as acquisition_cost
-    from clean_tickets
-
-    union all
-
-    select
-        customer_id,
-        activity_date as fact_date,
-        null as order_revenue,
-        null as cogs,
-        null as order_count,
-        null as completed_order_count,
-        null as ticket_count,
-        {%- for activity, measure in activity_measures.items() %}
-        case when activity = '{{ activity }}' then cost else 0 end as {{ measure }},
-        {%- endfor %}
-        cost as cost_to_serve,
-        null as acquisition_cost
-    from activities
-
-    union all
-
-    select
-        customer_id,
-        acquisition_date as fact_date,
-        null as order_revenue,
-        null as cogs,
-        null as order_count,
-        null as completed_order_count,
-        null as ticket_count,
-        {%- for measure in activity_measures.values() %}
-        null as {{ measure }},
-        {%- endfor %}
-        null as cost_to_serve,
-        acquisition_cost
-    from acquisition_costs
-
-),
-
-daily_facts as (
-
-    select
-        customer_id,
-        fact_date,
-        sum(order_revenue) as order_revenue,
-        sum(cogs) as cogs,
-        count(order_count) as orders,
-        sum(completed_order_count) as completed_orders,
-        count(ticket_count) as tickets,
-        {%- for measure in activity_measures.values() %}
-        sum({{ measure }}) as {{ measure }},
-        {%- endfor %}
-        sum(cost_to_serve) as cost_to_serve,
-        sum(acquisition_cost) as acquisition_cost
-    from dated_facts
-    group by
-        customer_id,
-        fact_date
-
-),
-
--- Per day first, then per period: the range join to the (overlapping) periods multiplies
--- the days a customer was active, not every fact row.
-dated_fact_totals as (
-
-    select
-        daily_facts.customer_id,
+        order_lines.customer_id,
         periods.period_type,
         periods.period_label,
-        sum(daily_facts.order_revenue) as order_revenue,
-        sum(daily_facts.cogs) as cogs,
-        cast(sum(daily_facts.orders) as {{ dbt.type_bigint() }}) as orders,
-        sum(daily_facts.completed_orders) as completed_orders,
-        cast(sum(daily_facts.tickets) as {{ dbt.type_bigint() }}) as tickets,
-        {%- for measure in activity_measures.values() %}
-        sum(daily_facts.{{ measure }}) as {{ measure }},
-        {%- endfor %}
-        sum(daily_facts.cost_to_serve) as cost_to_serve,
-        sum(daily_facts.acquisition_cost) as acquisition_cost
-    from daily_facts
+        sum(order_lines.net_revenue) as order_revenue,
+        sum(order_lines.cogs) as cogs
+    from order_lines
     inner join periods
-        on daily_facts.fact_date >= periods.period_start
-        and daily_facts.fact_date <= periods.period_end
+        on order_lines.ordered_date >= periods.period_start
+        and order_lines.ordered_date <= periods.period_end
     group by
-        daily_facts.customer_id,
+        order_lines.customer_id,
+        periods.period_type,
+        periods.period_label
+
+),
+
+order_counts as (
+
+    select
+        clean_orders.customer_id,
+        periods.period_type,
+        periods.period_label,
+        count(*) as orders,
+        sum(case when clean_orders.order_status = 'completed' then 1 else 0 end) as completed_orders
+    from clean_orders
+    inner join periods
+        on clean_orders.ordered_date >= periods.period_start
+        and clean_orders.ordered_date <= periods.period_end
+    group by
+        clean_orders.customer_id,
+        periods.period_type,
+        periods.period_label
+
+),
+
+ticket_counts as (
+
+    select
+        clean_tickets.customer_id,
+        periods.period_type,
+        periods.period_label,
+        count(*) as tickets
+    from clean_tickets
+    inner join periods
+        on clean_tickets.opened_date >= periods.period_start
+        and clean_tickets.opened_date <= periods.period_end
+    group by
+        clean_tickets.customer_id,
+        periods.period_type,
+        periods.period_label
+
+),
+
+activity_totals as (
+
+    select
+        activities.customer_id,
+        periods.period_type,
+        periods.period_label,
+        sum(case when activities.activity = 'support_minutes' then activities.cost else 0 end) as cost_to_serve_support,
+        sum(case when activities.activity = 'escalation' then activities.cost else 0 end) as cost_to_serve_escalations,
+        sum(case when activities.activity = 'return' then activities.cost else 0 end) as cost_to_serve_returns,
+        sum(case when activities.activity = 'expedited_order' then activities.cost else 0 end) as cost_to_serve_expedited,
+        sum(case when activities.activity = 'account_management' then activities.cost else 0 end) as cost_to_serve_account_management,
+        sum(activities.cost) as cost_to_serve
+    from activities
+    inner join periods
+        on activities.activity_date >= periods.period_start
+        and activities.activity_date <= periods.period_end
+    group by
+        activities.customer_id,
         periods.period_type,
         periods.period_label
 
@@ -261,6 +192,24 @@ contract_totals as (
 
 ),
 
+acquisition_totals as (
+
+    select
+        acquisition_costs.customer_id,
+        periods.period_type,
+        periods.period_label,
+        sum(acquisition_costs.acquisition_cost) as acquisition_cost
+    from acquisition_costs
+    inner join periods
+        on acquisition_costs.acquisition_date >= periods.period_start
+        and acquisition_costs.acquisition_date <= periods.period_end
+    group by
+        acquisition_costs.customer_id,
+        periods.period_type,
+        periods.period_label
+
+),
+
 signed_up_customer_periods as (
 
     select
@@ -277,9 +226,17 @@ customer_periods as (
 
     select customer_id, period_type, period_label from signed_up_customer_periods
     union
-    select customer_id, period_type, period_label from dated_fact_totals
+    select customer_id, period_type, period_label from order_line_totals
+    union
+    select customer_id, period_type, period_label from order_counts
+    union
+    select customer_id, period_type, period_label from ticket_counts
+    union
+    select customer_id, period_type, period_label from activity_totals
     union
     select customer_id, period_type, period_label from contract_totals
+    union
+    select customer_id, period_type, period_label from acquisition_totals
 
 ),
 
@@ -294,29 +251,47 @@ joined as (
         periods.period_start,
         periods.period_end,
         periods.review_date,
-        cast(coalesce(dated_fact_totals.order_revenue, 0) as {{ dbt.type_numeric() }}) as order_revenue,
+        cast(coalesce(order_line_totals.order_revenue, 0) as {{ dbt.type_numeric() }}) as order_revenue,
         cast(coalesce(contract_totals.contract_revenue, 0) as {{ dbt.type_numeric() }}) as contract_revenue,
-        cast(coalesce(dated_fact_totals.cogs, 0) as {{ dbt.type_numeric() }}) as cogs,
-        {%- for measure in activity_measures.values() %}
-        cast(coalesce(dated_fact_totals.{{ measure }}, 0) as {{ dbt.type_numeric() }}) as {{ measure }},
-        {%- endfor %}
-        cast(coalesce(dated_fact_totals.cost_to_serve, 0) as {{ dbt.type_numeric() }}) as cost_to_serve,
-        cast(coalesce(dated_fact_totals.acquisition_cost, 0) as {{ dbt.type_numeric() }}) as acquisition_cost,
-        coalesce(dated_fact_totals.orders, 0) as orders,
-        coalesce(dated_fact_totals.completed_orders, 0) as completed_orders,
-        coalesce(dated_fact_totals.tickets, 0) as tickets
+        cast(coalesce(order_line_totals.cogs, 0) as {{ dbt.type_numeric() }}) as cogs,
+        cast(coalesce(activity_totals.cost_to_serve_support, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_support,
+        cast(coalesce(activity_totals.cost_to_serve_escalations, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_escalations,
+        cast(coalesce(activity_totals.cost_to_serve_returns, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_returns,
+        cast(coalesce(activity_totals.cost_to_serve_expedited, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_expedited,
+        cast(coalesce(activity_totals.cost_to_serve_account_management, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_account_management,
+        cast(coalesce(activity_totals.cost_to_serve, 0) as {{ dbt.type_numeric() }}) as cost_to_serve,
+        cast(coalesce(acquisition_totals.acquisition_cost, 0) as {{ dbt.type_numeric() }}) as acquisition_cost,
+        coalesce(order_counts.orders, 0) as orders,
+        coalesce(order_counts.completed_orders, 0) as completed_orders,
+        coalesce(ticket_counts.tickets, 0) as tickets
     from customer_periods
     inner join periods
         on customer_periods.period_type = periods.period_type
         and customer_periods.period_label = periods.period_label
-    left join dated_fact_totals
-        on customer_periods.customer_id = dated_fact_totals.customer_id
-        and customer_periods.period_type = dated_fact_totals.period_type
-        and customer_periods.period_label = dated_fact_totals.period_label
+    left join order_line_totals
+        on customer_periods.customer_id = order_line_totals.customer_id
+        and customer_periods.period_type = order_line_totals.period_type
+        and customer_periods.period_label = order_line_totals.period_label
+    left join order_counts
+        on customer_periods.customer_id = order_counts.customer_id
+        and customer_periods.period_type = order_counts.period_type
+        and customer_periods.period_label = order_counts.period_label
+    left join ticket_counts
+        on customer_periods.customer_id = ticket_counts.customer_id
+        and customer_periods.period_type = ticket_counts.period_type
+        and customer_periods.period_label = ticket_counts.period_label
+    left join activity_totals
+        on customer_periods.customer_id = activity_totals.customer_id
+        and customer_periods.period_type = activity_totals.period_type
+        and customer_periods.period_label = activity_totals.period_label
     left join contract_totals
         on customer_periods.customer_id = contract_totals.customer_id
         and customer_periods.period_type = contract_totals.period_type
         and customer_periods.period_label = contract_totals.period_label
+    left join acquisition_totals
+        on customer_periods.customer_id = acquisition_totals.customer_id
+        and customer_periods.period_type = acquisition_totals.period_type
+        and customer_periods.period_label = acquisition_totals.period_label
 
 ),
 
