@@ -25,13 +25,19 @@
     or null when the row is clean. `checks` is a list of (condition, reason) pairs; every
     failing check is listed, so a row with two problems says both.
     Portable: dbt.concat with empty-string branches (concat_ws is not null-safe everywhere).
+    The string is only built for rows where some check holds (the outer case): clean rows,
+    nearly all of them, cost one boolean test per check and no string work. A check that is
+    null counts as not failing in both places, so the result is the same as building it for
+    every row.
 -#}
 {% macro quarantine_reason(checks) -%}
     {%- set parts = [] -%}
+    {%- set conditions = [] -%}
     {%- for condition, reason in checks -%}
         {%- do parts.append("case when " ~ condition ~ " then '; " ~ reason ~ "' else '' end") -%}
+        {%- do conditions.append("(" ~ condition ~ ")") -%}
     {%- endfor -%}
-    nullif(substr({{ dbt.concat(parts) }}, 3), '')
+    case when {{ conditions | join(' or ') }} then nullif(substr({{ dbt.concat(parts) }}, 3), '') end
 {%- endmacro %}
 
 

@@ -77,7 +77,7 @@ final as (
     where abs(monthly_cost - allocated_cost - unallocated_cost) > 0.01
     union all
     select * from total_check
-    where abs(monthly_cost - allocated_cost) > 0.01
+    where {{ amounts_differ('monthly_cost', 'allocated_cost') }}
 
 )
 

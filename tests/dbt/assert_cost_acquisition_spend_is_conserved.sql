@@ -2,6 +2,9 @@
 -- date that has clean customers, the channel shares of those customers add up to the
 -- spend; allocated plus unallocated spend equals all such spend; and the acquisition cost
 -- in customer_lifetime_profitability equals the per-customer acquisition costs.
+-- Tolerance, not exact: the totals (~1.2e8 at 1M customers) are double-precision sums whose
+-- last digits depend on summation order, so amounts_differ allows a cent or 1e-9 of the
+-- total, whichever is larger.
 with
 
 review_parameters as (
@@ -106,10 +109,10 @@ total_checks as (
 final as (
 
     select * from month_checks
-    where abs(expected - actual) > 0.01
+    where {{ amounts_differ('expected', 'actual') }}
     union all
     select * from total_checks
-    where abs(expected - actual) > 0.01
+    where {{ amounts_differ('expected', 'actual') }}
 
 )
 

@@ -98,7 +98,7 @@ curve_problems as (
     where profit_rank = customers
         and (
             cumulative_customer_share <> 1
-            or abs(cumulative_net_profit - total_net_profit) > 0.01
+            or {{ amounts_differ('cumulative_net_profit', 'total_net_profit') }}
         )
     group by period_label
 

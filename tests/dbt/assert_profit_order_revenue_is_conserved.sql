@@ -1,6 +1,7 @@
 -- Lifetime order revenue and COGS in customer_lifetime_profitability equal the clean
 -- completed order lines ordered up to the review date, computed here from the validated
--- models (not from int_order_lines_priced). Returns a row when either differs by a cent.
+-- models (not from int_order_lines_priced). Returns a row when either differs by more than
+-- rounding: a cent or 1e-9 of the total, whichever is larger (macro amounts_differ).
 with
 
 review_parameters as (
@@ -70,8 +71,8 @@ final as (
         mart_totals.cogs as mart_cogs
     from source_totals
     cross join mart_totals
-    where abs(source_totals.order_revenue - mart_totals.order_revenue) > 0.01
-        or abs(source_totals.cogs - mart_totals.cogs) > 0.01
+    where {{ amounts_differ('source_totals.order_revenue', 'mart_totals.order_revenue') }}
+        or {{ amounts_differ('source_totals.cogs', 'mart_totals.cogs') }}
 
 )
 

@@ -121,9 +121,12 @@ final as (
                 then {{ dbt.datediff('summarized.as_of_date', 'summarized.holdout_end_date', 'day') }} / 7.0
         end as holdout_weeks
     from summarized
+    -- Join on the key alone: a predicate on the left side only (summary_type) in a LEFT
+    -- JOIN's ON clause makes DuckDB plan a blockwise nested-loop join, quadratic in customers
+    -- (tests/test_query_plans.py). The case expressions above keep holdout figures to the
+    -- calibration rows.
     left join holdout_purchases
-        on summarized.summary_type = 'calibration'
-        and summarized.customer_id = holdout_purchases.customer_id
+        on summarized.customer_id = holdout_purchases.customer_id
 
 )
 
