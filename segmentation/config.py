@@ -70,8 +70,15 @@ class Settings:
         return self.project_dir / "expectations" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables that point dbt's profile at this warehouse and raw zone."""
-        return {"SEGMENTATION_WAREHOUSE_PATH": str(self.warehouse_path), "SEGMENTATION_RAW_DIR": str(self.raw_dir)}
+        """Environment variables that point dbt's profile at this warehouse and raw zone, with
+        the same DuckDB resources as every other step (the profile alone cannot count cores)."""
+        resources = duckdb_settings()
+        return {
+            "SEGMENTATION_WAREHOUSE_PATH": str(self.warehouse_path),
+            "SEGMENTATION_RAW_DIR": str(self.raw_dir),
+            "SEGMENTATION_DUCKDB_MEMORY_LIMIT": resources["memory_limit"],
+            "SEGMENTATION_DUCKDB_THREADS": resources["threads"],
+        }
 
 
 # DuckDB's buffer pool cap in every step (loader, dbt, gate, publish, export). A stage's peak
