@@ -193,7 +193,7 @@ def test_a_blocking_failure_leaves_the_published_file_untouched(
 def test_a_dbt_failure_blocks_before_validation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing_dbt(args, settings):
+    def failing_dbt(args, settings, **_):
         raise DbtFailed("dbt build failed:\n  model.customer_segmentation.customer_profitability: boom")
 
     monkeypatch.setattr("segmentation.dbt_runner.run_dbt", failing_dbt)
