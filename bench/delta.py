@@ -25,10 +25,13 @@ import duckdb
 # Days each copied row moves to: 1..7 after the latest date (new) or 1..28 before (late).
 SHIFT = """
     case when hash({key} || 'side') % 2 = 0
-        then latest + to_days(cast(1 + hash({key} || 'day') % 7 as integer))
-        else latest - to_days(cast(1 + hash({key} || 'day') % 28 as integer))
+        then latest + cast(1 + hash({key} || 'day') % 7 as integer)
+        else latest - cast(1 + hash({key} || 'day') % 28 as integer)
     end
 """
+
+
+FORMAT = "'%Y-%m-%d %H:%M:%S'"  # the timestamps of the landing files
 
 
 def write_delta(landing: Path, share: float = 0.01, tag: str = "0001") -> dict[str, int]:
@@ -42,26 +45,39 @@ def write_delta(landing: Path, share: float = 0.01, tag: str = "0001") -> dict[s
     con.execute(f"create temp table orders as select * from {csvs('orders')}")
     con.execute(f"create temp table order_lines as select * from {csvs('order_lines')}")
     con.execute(f"create temp table tickets as select * from {csvs('support_tickets')}")
-    con.execute("create temp table latest as select cast(max(cast(ordered_at as timestamp)) as date) as latest from orders")
+    # The latest order date; orders dated in the future (a defect the sample injects) do not count.
+    con.execute("""
+        create temp table latest as
+        select cast(max(cast(ordered_at as timestamp)) as date) as latest
+        from orders
+        where cast(ordered_at as timestamp) <= current_timestamp
+    """)
     con.execute(f"""
         create temp table new_orders as
         select
             orders.*,
             'D{tag}' || orders.order_id as new_order_id,
-            cast(({SHIFT.format(key='orders.order_id')}) + cast(cast(orders.ordered_at as timestamp) as time) as timestamp)
-                as new_ordered_at
+            cast(
+                ({SHIFT.format(key="orders.order_id")})
+                + cast(cast(orders.ordered_at as timestamp) as time) as timestamp
+            ) as new_ordered_at
         from orders, latest
         where hash(orders.order_id) % {every} = 0
     """)
     written = {}
     targets = {
-        "orders": """
-            select * replace (new_order_id as order_id, strftime(new_ordered_at, '%Y-%m-%d %H:%M:%S') as ordered_at)
-                exclude (new_order_id, new_ordered_at)
+        "orders": f"""
+            select
+                new_order_id as order_id,
+                customer_id,
+                strftime(new_ordered_at, {FORMAT}) as ordered_at,
+                * exclude (order_id, customer_id, ordered_at, new_order_id, new_ordered_at)
             from new_orders
         """,
         "order_lines": f"""
-            select lines.* replace ('D{tag}' || lines.order_line_id as order_line_id, new_orders.new_order_id as order_id)
+            select lines.* replace (
+                'D{tag}' || lines.order_line_id as order_line_id, new_orders.new_order_id as order_id
+            )
             from order_lines as lines
             inner join new_orders on lines.order_id = new_orders.order_id
         """,
@@ -69,15 +85,16 @@ def write_delta(landing: Path, share: float = 0.01, tag: str = "0001") -> dict[s
             with shifted as (
                 select
                     tickets.*,
-                    ({SHIFT.format(key='tickets.ticket_id')}) - cast(cast(tickets.opened_at as timestamp) as date) as moved_days
+                    ({SHIFT.format(key="tickets.ticket_id")})
+                        - cast(cast(tickets.opened_at as timestamp) as date) as moved_days
                 from tickets, latest
                 where hash(tickets.ticket_id) % {every} = 0
             )
-            select * replace (
+            select * exclude (moved_days) replace (
                 'D{tag}' || ticket_id as ticket_id,
-                strftime(cast(opened_at as timestamp) + to_days(moved_days), '%Y-%m-%d %H:%M:%S') as opened_at,
-                strftime(cast(closed_at as timestamp) + to_days(moved_days), '%Y-%m-%d %H:%M:%S') as closed_at
-            ) exclude (moved_days)
+                strftime(cast(opened_at as timestamp) + to_days(cast(moved_days as integer)), {FORMAT}) as opened_at,
+                strftime(cast(closed_at as timestamp) + to_days(cast(moved_days as integer)), {FORMAT}) as closed_at
+            )
             from shifted
         """,
     }
