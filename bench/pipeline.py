@@ -65,6 +65,19 @@ STAGE_NAMES = (
     "refresh_check",
 )
 RUN_STAGES = ("load", "dbt_build", "publish", "report")
+# The project's stages, whose peak RSS the 4 GB target is about (not the baselines, the
+# generator, the delta writer or the CLV comparison, which also runs lifetimes).
+PROJECT_STAGES = (
+    "load",
+    "dbt_build",
+    "core_selection",
+    "validate",
+    "publish",
+    "export",
+    "report",
+    "refresh_load",
+    "refresh_build",
+)
 TARGETS = {
     "core_selection_vs_sql": 1.5,
     "whole_run_vs_sql": 4.0,
@@ -99,8 +112,12 @@ def measure_size(customers: int, workdir: Path, repeat: int, progress) -> dict:
         shutil.rmtree(data)
     data.mkdir(parents=True)
     log = data / "stages.log"
+    # Every path of the run under `data` (an inherited SEGMENTATION_WAREHOUSE_PATH etc. would
+    # point the stages elsewhere); other settings (dbt target, threads) are kept.
+    paths = ("_PATH", "_DIR")
+    inherited = {k: v for k, v in os.environ.items() if not (k.startswith("SEGMENTATION_") and k.endswith(paths))}
     env = {
-        **os.environ,
+        **inherited,
         "SEGMENTATION_DATA_DIR": str(data),
         "DBT_TARGET_PATH": str(data / "dbt_target"),
         "DBT_LOG_PATH": str(data / "dbt_logs"),
@@ -141,12 +158,24 @@ def measure_size(customers: int, workdir: Path, repeat: int, progress) -> dict:
             f"  {'= marts' if not reports[0]['problems'] else 'DIFFERS FROM THE MARTS'}"
         )
 
+    def dbt_nodes(name: str) -> None:
+        # Where a dbt stage's time goes: its slowest nodes and the sum of node times.
+        results = json.loads((data / "dbt_target" / "run_results.json").read_text())["results"]
+        timed = sorted(results, key=lambda r: r.get("execution_time") or 0, reverse=True)
+        stages[name]["dbt_nodes"] = len(results)
+        stages[name]["dbt_node_seconds"] = sum(r.get("execution_time") or 0 for r in results)
+        stages[name]["slowest_nodes"] = [
+            {"node": r["unique_id"].split(".", 1)[1], "seconds": r.get("execution_time")} for r in timed[:12]
+        ]
+
     stage("generate", [*cli, "generate", "--customers", str(customers), "--out", str(data)])
     stage("load", [*cli, "load"])
     stage("dbt_build", [*cli, "build"])
+    dbt_nodes("dbt_build")
     baseline("baseline_sql", "sql", repeat)
     baseline("baseline_pandas", "pandas", repeat)
     stage("core_selection", [*cli, "build", "--select", CORE_SELECTION])
+    dbt_nodes("core_selection")
     stage("validate", [*cli, "validate"])
     stage("publish", [*cli, "publish", "--skip-build"])
     stage("export", [*cli, "export"])
@@ -159,6 +188,7 @@ def measure_size(customers: int, workdir: Path, repeat: int, progress) -> dict:
     stages["refresh_delta"]["rows"] = dict(line.split(": ") for line in delta.strip().splitlines())
     stage("refresh_load", [*cli, "load"])
     stage("refresh_build", [*cli, "build"])
+    dbt_nodes("refresh_build")
     baseline("refresh_check", "sql", 1)
 
     result = {"customers": customers, "stages": stages}
@@ -178,7 +208,8 @@ def summarize(result: dict) -> dict:
         "core_selection_vs_sql": stages["core_selection"]["seconds"] / sql,
         "whole_run_vs_sql": whole / sql,
         "pandas_vs_sql": stages["baseline_pandas"]["seconds"] / sql,
-        "max_peak_rss_gb": max(s["peak_rss_mb"] for name, s in stages.items() if name != "generate") / 1024,
+        "max_peak_rss_gb": max(stages[name]["peak_rss_mb"] for name in PROJECT_STAGES) / 1024,
+        "max_peak_rss_stage": max(PROJECT_STAGES, key=lambda name: stages[name]["peak_rss_mb"]),
         "refresh_vs_full_build": (stages["refresh_load"]["seconds"] + stages["refresh_build"]["seconds"])
         / stages["dbt_build"]["seconds"],
         "clv_vs_lifetimes": clv.get("time_ratio"),

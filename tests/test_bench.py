@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import PROJECT_DIR, BuiltWarehouse
+from conftest import PROJECT_DIR, BuiltWarehouse
 
 sys.path.insert(0, str(PROJECT_DIR / "bench"))
 import baselines
