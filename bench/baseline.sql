@@ -479,9 +479,7 @@ select
     summarized.total_margin,
     case when summary_type = 'calibration' then coalesce(holdout.holdout_purchases, 0) end as holdout_purchases
 from summarized
-left join holdout
-    on summarized.summary_type = 'calibration'
-    and summarized.customer_id = holdout.customer_id;
+left join holdout on summarized.customer_id = holdout.customer_id;
 
 -- Value tiers: lifetime contribution per year (gross margin less the cost to serve the
 -- customer drives) weighted with the prior of similar customers, ranked within the tenure
