@@ -231,6 +231,22 @@ def summarize(result: dict) -> dict:
         "baselines_equal_to_marts": all(
             stages[s].get("equal_to_marts") for s in ("baseline_sql", "baseline_pandas", "refresh_check")
         ),
+        **cpu_figures(stages),
+    }
+
+
+def cpu_figures(stages: dict) -> dict:
+    """The same ratios in CPU seconds (less sensitive to other work on the machine)."""
+    if any("cpu_seconds" not in stages[name] for name in (*RUN_STAGES, "baseline_sql", "core_selection")):
+        return {}
+    sql = stages["baseline_sql"]["cpu_seconds"]
+    whole = sum(stages[s]["cpu_seconds"] for s in RUN_STAGES)
+    return {
+        "whole_run_cpu_seconds": whole,
+        "core_selection_vs_sql_cpu": stages["core_selection"]["cpu_seconds"] / sql,
+        "whole_run_vs_sql_cpu": whole / sql,
+        "refresh_vs_full_build_cpu": (stages["refresh_load"]["cpu_seconds"] + stages["refresh_build"]["cpu_seconds"])
+        / stages["dbt_build"]["cpu_seconds"],
     }
 
 

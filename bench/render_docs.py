@@ -24,7 +24,7 @@ STAGE_NOTES = {
     "publish": "`segmentation publish --skip-build` (gate, publish, Parquet export)",
     "export": "Parquet export alone (`segmentation export`)",
     "report": "`segmentation report`",
-    "clv_fit": "our CLV fit (lifetimes': see below)",
+    "clv_fit": "reading the RFM summary, our fit and lifetimes' (each timed below)",
     "refresh_delta": "writing the 1% delta files (not a target)",
     "refresh_load": "loading the delta",
     "refresh_build": "`dbt build` after the delta",
@@ -104,31 +104,40 @@ def render(run: dict, results_path: Path) -> str:
             figure += f" ({target['between'][1]:,} vs {target['between'][0]:,})"
         lines.append(f"| {text} | {figure} | {'yes' if target['met'] else '**no**'} |")
 
-    header = "| stage | what | " + " | ".join(f"{s['customers']:,}: s | x (a) | peak MB" for s in sizes) + " |"
+    cpu = run["sizes"][-1]["summary"]
+    if "whole_run_vs_sql_cpu" in cpu:
+        lines += [
+            "",
+            "The same ratios in CPU seconds (user + system of every thread; waiting for a core on a busy",
+            f"machine does not count): core selection {cpu['core_selection_vs_sql_cpu']:.2f}x (a), whole run "
+            f"{cpu['whole_run_vs_sql_cpu']:.2f}x (a), refresh {cpu['refresh_vs_full_build_cpu']:.2f}x the full build.",
+        ]
+    header = "| stage | what | " + " | ".join(f"{s['customers']:,}: s | x (a) | CPU s | peak MB" for s in sizes) + " |"
     lines += [
         "",
         "## Stages",
         "",
-        "Seconds, ratio to baseline (a) of the same size, and peak RSS.",
+        "Wall seconds, their ratio to baseline (a) of the same size, CPU seconds (user + system) and peak RSS.",
         "",
         header,
-        "| --- | --- | " + " | ".join("---: | ---: | ---:" for _ in sizes) + " |",
+        "| --- | --- | " + " | ".join("---: | ---: | ---: | ---:" for _ in sizes) + " |",
     ]
     for name, note in STAGE_NOTES.items():
         cells = []
         for size in sizes:
             stage = size["stages"].get(name)
             if stage is None:
-                cells.append("- | - | -")
+                cells.append("- | - | - | -")
                 continue
             ratio = size["summary"]["ratios_to_baseline_sql"].get(name)
-            cells.append(f"{_num(stage['seconds'], 1)} | {_num(ratio, 1)} | {_num(stage['peak_rss_mb'], 0)}")
+            cpu = _num(stage.get("cpu_seconds"), 1)
+            cells.append(f"{_num(stage['seconds'], 1)} | {_num(ratio, 1)} | {cpu} | {_num(stage['peak_rss_mb'], 0)}")
         lines.append(f"| `{name}` | {note} | " + " | ".join(cells) + " |")
     lines.append(
         "| **whole run** | load + dbt_build + publish + report | "
         + " | ".join(
             f"**{_num(s['summary']['whole_run_seconds'], 1)}** | **{_num(s['summary']['whole_run_vs_sql'], 1)}** | "
-            f"{_num(s['summary']['max_peak_rss_gb'] * 1024, 0)}"
+            f"{_num(s['summary'].get('whole_run_cpu_seconds'), 1)} | {_num(s['summary']['max_peak_rss_gb'] * 1024, 0)}"
             for s in sizes
         )
         + " |"
