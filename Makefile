@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir .
 
-.PHONY: help setup run dev test bench lint docs report contract expectations clean
+.PHONY: help setup run dev test bench bench-micro lint docs report contract expectations clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -41,10 +41,15 @@ test: setup  ## everything CI runs: lint, contract doc check, pytest (builds rea
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-bench: setup  ## benchmarks (not part of test): CLV fit at 1M customers, pipeline stages, definitions load
+SIZES ?= 10000
+
+bench: setup  ## every stage vs the hand-written baselines, at SIZES customers (e.g. SIZES=10000,100000,1000000)
+	$(BIN)/python -c 'import lifetimes' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/pipeline.py --sizes $(SIZES) --docs docs/benchmarks.md
+
+bench-micro: setup  ## smaller benchmarks: CLV fit on 1M simulated customers, Dagster definitions load
 	$(BIN)/python bench/clv_fit.py
 	$(BIN)/python bench/definitions_load.py
-	$(BIN)/python bench/pipeline.py
 
 lint: setup  ## ruff and sqlfluff
 	$(BIN)/ruff check .

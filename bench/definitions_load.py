@@ -29,8 +29,15 @@ TARGET_SECONDS = 3.0
 REPEATS = 3
 STATEMENT = "from orchestration.definitions import defs; defs.resolve_asset_graph()"
 # Packages whose presence after the load says what the definitions drag in.
-HEAVY = {"dbt.version": "dbt-core", "great_expectations": "great_expectations", "pandas": "pandas",
-         "scipy": "scipy", "numpy": "numpy", "duckdb": "duckdb", "networkx": "networkx"}
+HEAVY = {
+    "dbt.version": "dbt-core",
+    "great_expectations": "great_expectations",
+    "pandas": "pandas",
+    "scipy": "scipy",
+    "numpy": "numpy",
+    "duckdb": "duckdb",
+    "networkx": "networkx",
+}
 OTHER = "interpreter start-up and other"
 
 
@@ -91,8 +98,12 @@ def main() -> int:
     definitions = import_seconds(STATEMENT)
     rows = [
         {"run": "baseline: import dagster", "seconds": baseline, "ratio_to_baseline": 1.0, "within_target": ""},
-        {"run": "orchestration.definitions", "seconds": definitions,
-         "ratio_to_baseline": definitions / baseline, "within_target": definitions <= TARGET_SECONDS},
+        {
+            "run": "orchestration.definitions",
+            "seconds": definitions,
+            "ratio_to_baseline": definitions / baseline,
+            "within_target": definitions <= TARGET_SECONDS,
+        },
     ]
     report("definitions_load", rows)
 

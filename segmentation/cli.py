@@ -134,6 +134,15 @@ def _parser() -> argparse.ArgumentParser:
     _vars_option(publish)
     publish.set_defaults(handler=_publish)
 
+    export = sub.add_parser(
+        "export",
+        help="export the BI marts of the published file as Parquet (publish does this too)",
+        description="Write the BI marts of SEGMENTATION_PUBLISHED_PATH as Parquet, partitioned by "
+        "review, to SEGMENTATION_PARQUET_DIR (current/ is the latest export). `publish` runs "
+        "it after every publish; this command re-runs it alone (e.g. to time it).",
+    )
+    export.set_defaults(handler=_export)
+
     summary = sub.add_parser("summary", help="print row counts, rejects and quarantine of the warehouse")
     summary.set_defaults(handler=_summary)
 
@@ -351,6 +360,17 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(result.summary())
     return 0 if result.published else 1
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.publish.parquet_export import ExportError, export_parquet
+
+    try:
+        print(export_parquet(settings.published_path, settings.parquet_dir).summary())
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _summary(args: argparse.Namespace, settings: Settings) -> int:
