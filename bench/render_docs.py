@@ -126,8 +126,8 @@ def render(run: dict, results_path: Path) -> str:
         cells = []
         for size in sizes:
             stage = size["stages"].get(name)
-            if stage is None:
-                cells.append("- | - | - | -")
+            if stage is None or stage.get("skipped"):
+                cells.append("skipped | - | - | -" if stage else "- | - | - | -")
                 continue
             ratio = size["summary"]["ratios_to_baseline_sql"].get(name)
             cpu = _num(stage.get("cpu_seconds"), 1)
