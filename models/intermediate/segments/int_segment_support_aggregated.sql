@@ -93,8 +93,8 @@ final as (
         preferred_channels.tickets_to_date,
         preferred_channels.preferred_support_channel,
         preferred_channels.preferred_channel_tickets,
-        preferred_channels.preferred_channel_tickets * 1.0
-            / preferred_channels.tickets_to_date as preferred_channel_share,
+        {{ divide('preferred_channels.preferred_channel_tickets', 'preferred_channels.tickets_to_date') }}
+            as preferred_channel_share,
         rolling_support.rolling_tickets,
         rolling_support.rolling_csat_responses,
         rolling_support.rolling_mean_csat

@@ -57,8 +57,8 @@ final as (
         -- the customer's share of the review's net profit: summed over any group of
         -- customers it gives the group's share of profit (the semantic layer's
         -- share_of_profit), which a metric over sums alone cannot express
-        customer_segments.rolling_net_profit
-            / nullif(sum(customer_segments.rolling_net_profit) over (), 0) as rolling_net_profit_share,
+        {{ divide('customer_segments.rolling_net_profit', 'nullif(sum(customer_segments.rolling_net_profit) over (), 0)') }}
+            as rolling_net_profit_share,
         {{ as_money('customer_segments.historical_clv') }} as historical_clv,
         customer_segments.predicted_clv
     from customer_segments

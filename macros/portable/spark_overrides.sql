@@ -1,0 +1,30 @@
+{#- Corrections of dbt-spark's cross-database macros (the root project's spark__ macros win
+    dbt's dispatch), so models keep calling dbt.dateadd / dbt.listagg unchanged. -#}
+
+{#- dbt-spark multiplies the interval without parentheses: 'n - 1' by year became n - 1*12. -#}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    {{ dbt_spark.spark__dateadd(datepart, '(' ~ interval ~ ')', from_date_or_timestamp) }}
+{%- endmacro %}
+
+{#- dbt-spark ignores the order by of listagg. Sort (order keys..., value) structs instead:
+    ascending keys only, as `order by a, b`. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if order_by_clause -%}
+        {%- set keys = order_by_clause | trim | replace('order by', '', 1) | trim -%}
+        {%- if ' desc' in keys | lower or ' nulls' in keys | lower -%}
+            {{ exceptions.raise_compiler_error("listagg on Spark supports ascending order keys only: " ~ order_by_clause) }}
+        {%- endif -%}
+        {%- set fields = [] -%}
+        {%- for key in keys.split(',') -%}
+            {%- do fields.append("'k" ~ loop.index ~ "', " ~ key | trim) -%}
+        {%- endfor -%}
+        {%- set collected = "transform(array_sort(collect_list(named_struct(" ~ fields | join(', ')
+            ~ ", 'v', " ~ measure ~ "))), x -> x.v)" -%}
+    {%- else -%}
+        {%- set collected = "collect_list(" ~ measure ~ ")" -%}
+    {%- endif -%}
+    {%- if limit_num -%}
+        {%- set collected = "slice(" ~ collected ~ ", 1, " ~ limit_num ~ ")" -%}
+    {%- endif -%}
+    array_join({{ collected }}, {{ delimiter_text }})
+{%- endmacro %}
