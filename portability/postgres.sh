@@ -35,6 +35,10 @@ start() {
   if as_server_user "$bin_dir/pg_ctl" status --pgdata="$data_dir" >/dev/null 2>&1; then
     echo "PostgreSQL already running (data $data_dir)"
   else
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port on 127.0.0.1 is taken by another server: choose a free one with SEGMENTATION_PG_PORT" >&2
+      exit 1
+    fi
     # Socket in the data folder too, so nothing outside it is touched.
     as_server_user "$bin_dir/pg_ctl" start --pgdata="$data_dir" --wait --log="$data_dir/server.log" \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $data_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
