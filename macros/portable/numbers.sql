@@ -30,3 +30,9 @@
 {% macro divide(numerator, denominator) -%}
     cast({{ numerator }} as {{ type_double() }}) / ({{ denominator }})
 {%- endmacro %}
+
+
+{#- A contracted double column: avg of integers is numeric on PostgreSQL, double on DuckDB. -#}
+{% macro as_double(expression) -%}
+    cast({{ expression }} as {{ type_double() }})
+{%- endmacro %}
