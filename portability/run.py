@@ -1,14 +1,15 @@
 """`make portability`: the same dbt models on DuckDB, Spark and PostgreSQL, marts compared row for row.
 
-1. DuckDB: `segmentation run` on the sample data (generate, load, previous review, build, publish).
-2. Raw tables onto the other engines (`put_raw_tables`): DuckDB's `raw` schema is written to
+1. DuckDB: generate the sample, `segmentation load`, then the same two dbt builds as
+   `segmentation run` (the review of 12 months ago, then everything).
+2. Raw tables onto the other engines (`put_tables`): DuckDB's `raw` schema is written to
    Parquet; Spark registers each file as a table (`create table ... using parquet location`),
    PostgreSQL gets it with COPY. Small and replaceable: the typed Parquet raw zone will replace it.
 3. The CLV outputs come from dbt Python models that run on DuckDB only (dbt-spark runs Python
    models only on Databricks, dbt-postgres not at all). Until the pipeline has its own CLV step,
-   DuckDB's CLV tables are COPIED to the other engines as tables, and dbt builds everything else.
-4. On each engine, the same two dbt builds as `segmentation run`: the review of 12 months ago,
-   then everything.
+   DuckDB's CLV tables are COPIED to the other engines as tables, the ones of each build before
+   that build, and dbt builds everything else.
+4. On each engine, the same two dbt builds, each after its CLV tables are in place.
 5. Every BI mart (schemas marts and audit of the published file) is compared with DuckDB's:
    ordered rows, numbers rounded to 6 places. One verdict per mart; exit 1 if any differs.
 
@@ -55,18 +56,21 @@ class EngineRun:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Spark binds to loopback only (no warning about the host name resolving elsewhere).
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     root = Path(args.data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     duckdb_dir = root / "duckdb"
     warehouse = duckdb_dir / "warehouse.duckdb"
-    if args.rebuild or not warehouse.exists():
-        _say(f"DuckDB: segmentation run ({args.customers} customers) in {duckdb_dir}")
+    parquet_dir = root / "parquet"
+    if args.rebuild or not (parquet_dir / "done").exists():
+        _say(f"DuckDB: sample of {args.customers} customers, load, both builds in {duckdb_dir}")
         shutil.rmtree(duckdb_dir, ignore_errors=True)
-        _duckdb_build(duckdb_dir, args.customers)
+        shutil.rmtree(parquet_dir, ignore_errors=True)
+        _duckdb_build(duckdb_dir, args.customers, parquet_dir)
+        (parquet_dir / "done").touch()
     else:
         _say(f"DuckDB: reusing {warehouse} (--rebuild to rebuild)")
-    parquet_dir = root / "parquet"
-    _export_parquet(warehouse, parquet_dir)
 
     reference = _read_marts_duckdb(warehouse)
     verdicts: dict[str, dict[str, str]] = {}
@@ -79,11 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if engine == "postgres":
             _postgres_server("start")
         try:
-            _say(f"{engine}: raw tables and DuckDB's CLV tables from {parquet_dir}")
+            _say(f"{engine}: raw tables from {parquet_dir / 'raw'}")
             started = time.perf_counter()
-            put_raw_tables(engine, parquet_dir)
+            put_tables(engine, parquet_dir / "raw")
             run.seconds["load raw"] = time.perf_counter() - started
-            _dbt_builds(run, args.dbt_args)
+            _dbt_builds(run, parquet_dir, args.dbt_args)
             marts = _read_marts(engine, reference)
             verdicts[engine] = compare(reference, marts)
         finally:
@@ -112,32 +116,49 @@ def _say(message: str) -> None:
 # -- DuckDB: the reference ---------------------------------------------------------------------
 
 
-def _duckdb_build(duckdb_dir: Path, customers: int) -> None:
-    env = {**os.environ, "SEGMENTATION_DATA_DIR": str(duckdb_dir), "SEGMENTATION_DBT_TARGET": "duckdb"}
+def _duckdb_build(duckdb_dir: Path, customers: int, parquet_dir: Path) -> None:
+    """The reference: load and build on DuckDB; raw tables and each build's CLV tables to Parquet."""
+    env = {**os.environ, "SEGMENTATION_DATA_DIR": str(duckdb_dir), "SEGMENTATION_DBT_TARGET": "duckdb",
+           "SEGMENTATION_WAREHOUSE_PATH": str(duckdb_dir / "warehouse.duckdb")}
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "segmentation"), "generate", "--customers", str(customers),
-                    "--out", str(duckdb_dir / "landing")], check=True, env=env, cwd=PROJECT_DIR)
-    subprocess.run([str(bin_dir / "segmentation"), "run"], check=True, env=env, cwd=PROJECT_DIR)
+                    "--out", str(duckdb_dir)], check=True, env=env, cwd=PROJECT_DIR)
+    subprocess.run([str(bin_dir / "segmentation"), "load"], check=True, env=env, cwd=PROJECT_DIR)
+    _export_parquet(duckdb_dir / "warehouse.duckdb", {"raw": None}, parquet_dir / "raw")
+    for step, args in _build_steps([]).items():
+        _say(f"duckdb: dbt {' '.join(args)}")
+        subprocess.run([str(bin_dir / "dbt"), *args, "--project-dir", str(PROJECT_DIR),
+                        "--profiles-dir", str(PROJECT_DIR), "--target", "duckdb"], check=True, env=env)
+        _export_parquet(duckdb_dir / "warehouse.duckdb", PYTHON_MODELS, parquet_dir / f"clv-{step}")
 
 
-def _export_parquet(warehouse: Path, parquet_dir: Path) -> None:
-    """DuckDB's raw tables and CLV tables as one Parquet file each: <dir>/<schema>/<table>.parquet."""
+def _export_parquet(warehouse: Path, tables: dict[str, str | None], out_dir: Path) -> None:
+    """Tables as one Parquet file each, <out_dir>/<schema>/<table>.parquet.
+
+    `tables` maps a table name to its schema, or a schema to None for all its tables.
+    """
     import duckdb
 
-    shutil.rmtree(parquet_dir, ignore_errors=True)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [("raw", name) for (name,) in con.sql(
-            "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()]
-        tables += [(schema, name) for name, schema in PYTHON_MODELS.items()]
-        for schema, name in tables:
-            (parquet_dir / schema).mkdir(parents=True, exist_ok=True)
-            con.execute(f"copy {schema}.{name} to '{parquet_dir / schema / name}.parquet' (format parquet)")
+        pairs: list[tuple[str, str]] = []
+        for name, schema in tables.items():
+            if schema is None:
+                pairs += [(name, table) for (table,) in con.sql(
+                    f"select table_name from information_schema.tables where table_schema = '{name}'").fetchall()]
+            else:
+                pairs.append((schema, name))
+        existing = set(con.sql("select table_schema, table_name from information_schema.tables").fetchall())
+        for schema, name in pairs:
+            if (schema, name) not in existing:  # not in this build's selection
+                continue
+            (out_dir / schema).mkdir(parents=True, exist_ok=True)
+            con.execute(f"copy {schema}.{name} to '{out_dir / schema / name}.parquet' (format parquet)")
 
 
 # -- Raw tables onto an engine ------------------------------------------------------------------
 
 
-def put_raw_tables(engine: str, parquet_dir: Path) -> None:
+def put_tables(engine: str, parquet_dir: Path) -> None:
     """Make every <schema>/<table>.parquet a table <schema>.<table> on the engine."""
     files = sorted(parquet_dir.glob("*/*.parquet"))
     if engine == "spark":
@@ -150,7 +171,7 @@ def put_raw_tables(engine: str, parquet_dir: Path) -> None:
             location = Path(os.environ["SEGMENTATION_DATA_DIR"]) / "external" / schema / table
             shutil.rmtree(location, ignore_errors=True)
             location.mkdir(parents=True)
-            shutil.copy(path, location / path.name)
+            shutil.copy(path, location / "part-0.parquet")  # Spark skips files named _* (e.g. _load_rejects)
             spark.sql(f"create table {schema}.{table} using parquet location '{location}'")
     else:
         _postgres_copy(files)
@@ -213,24 +234,25 @@ def _spark_session():  # -> pyspark.sql.SparkSession
 # -- dbt builds ---------------------------------------------------------------------------------
 
 
-def _dbt_builds(run: EngineRun, extra: Sequence[str]) -> None:
-    exclude = ["--exclude", *PYTHON_MODELS, *_excluded_on(run.engine)]
+def _build_steps(exclude: Sequence[str]) -> dict[str, list[str]]:
+    """The two builds of `segmentation run`: the review of 12 months ago, then everything."""
     previous = json.dumps({"review_months_before_latest": PREVIOUS_REVIEW_MONTHS})
-    steps = {
-        "previous review": ["build", "--select", *PREVIOUS_REVIEW_SELECT, "--indirect-selection", "cautious",
-                            "--vars", previous, *exclude, *extra],
-        "build": ["build", *exclude, *extra],
+    return {
+        "previous": ["build", "--select", *PREVIOUS_REVIEW_SELECT, "--indirect-selection", "cautious",
+                     "--vars", previous, *exclude],
+        "current": ["build", *exclude],
     }
-    for name, args in steps.items():
+
+
+def _dbt_builds(run: EngineRun, parquet_dir: Path, extra: Sequence[str]) -> None:
+    for step, args in _build_steps(["--exclude", *PYTHON_MODELS]).items():
+        put_tables(run.engine, parquet_dir / f"clv-{step}")  # DuckDB's CLV tables of this build
+        args = [*args, *extra]
         _say(f"{run.engine}: dbt {' '.join(args)}")
         started = time.perf_counter()
         failed = _dbt(args, run.engine)
-        run.seconds[name] = time.perf_counter() - started
+        run.seconds[f"build {step}"] = time.perf_counter() - started
         run.failed += failed
-
-
-def _excluded_on(engine: str) -> list[str]:
-    return []
 
 
 def _dbt(args: Sequence[str], engine: str) -> list[str]:
@@ -323,9 +345,13 @@ def compare(reference: dict[str, Table], other: dict[str, Table | str]) -> dict[
             verdicts[name] = got
             continue
         other_columns, other_rows = got
-        if [c.lower() for c in other_columns] != [c.lower() for c in columns]:
+        other_columns = [c.lower() for c in other_columns]
+        if sorted(other_columns) != sorted(c.lower() for c in columns):
             verdicts[name] = f"columns differ: {sorted(set(columns) ^ set(other_columns))}"
             continue
+        # By name: Spark puts partition columns last.
+        positions = [other_columns.index(c.lower()) for c in columns]
+        other_rows = [tuple(row[i] for i in positions) for row in other_rows]
         left, right = _sorted_rows(rows), _sorted_rows(other_rows)
         if left == right:
             verdicts[name] = "identical"
@@ -360,8 +386,8 @@ def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root
                          + note)
     lines.append("")
     lines.append("CLV: the tables of the dbt Python models (" + ", ".join(PYTHON_MODELS) + ") are NOT built on "
-                 "Spark or PostgreSQL: they are copied from DuckDB's warehouse; customer_clv and everything "
-                 "downstream are built by dbt on each engine.")
+                 "Spark or PostgreSQL: before each build they are copied from DuckDB's same build; customer_clv "
+                 "and everything downstream are built by dbt on each engine.")
     for run in runs:
         timing = ", ".join(f"{k} {v:.0f} s" for k, v in run.seconds.items())
         lines.append(f"{run.engine}: {timing}; {len(run.failed)} failed dbt node(s)")
