@@ -3,7 +3,7 @@
 
 {#- dbt-spark multiplies the interval without parentheses: 'n - 1' by year became n - 1*12. -#}
 {% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
-    {{ dbt_spark.spark__dateadd(datepart, '(' ~ interval ~ ')', from_date_or_timestamp) }}
+    {{ dbt.spark__dateadd(datepart, '(' ~ interval ~ ')', from_date_or_timestamp) }}
 {%- endmacro %}
 
 {#- dbt-spark ignores the order by of listagg. Sort (order keys..., value) structs instead:
@@ -28,3 +28,35 @@
     {%- endif -%}
     array_join({{ collected }}, {{ delimiter_text }})
 {%- endmacro %}
+
+{#- dbt-spark's session mode binds an empty seed value as the string 'None' (a text column
+    got 'None', not null). Render every value as a literal instead: null stays null. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+  {%- set batch_size = get_batch_size() -%}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set statements = [] -%}
+  {%- for chunk in agate_table.rows | batch(batch_size) -%}
+      {%- set sql -%}
+          insert into {{ this.render() }} values
+          {% for row in chunk -%}
+              ({%- for col_name in agate_table.column_names -%}
+                  {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
+                  {%- set type = column_override.get(col_name, inferred_type) -%}
+                  {%- set value = row[loop.index0] -%}
+                  {%- if value is none -%}
+                    cast(null as {{ type }})
+                  {%- else -%}
+                    cast('{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ type }})
+                  {%- endif -%}
+                  {%- if not loop.last %},{% endif -%}
+              {%- endfor -%})
+              {%- if not loop.last %},{% endif %}
+          {% endfor %}
+      {%- endset -%}
+      {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+      {%- if loop.index0 == 0 -%}
+          {%- do statements.append(sql) -%}
+      {%- endif -%}
+  {%- endfor -%}
+  {{ return(statements[0]) }}
+{% endmacro %}
