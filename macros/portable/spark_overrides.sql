@@ -60,3 +60,13 @@
   {%- endfor -%}
   {{ return(statements[0]) }}
 {% endmacro %}
+
+{#- Contract constraints (not null) are applied with ALTER TABLE, which only Delta tables
+    accept; dbt-spark assumes Delta when file_format is not set. Plain Parquet tables keep
+    the contract's names and types, and the data tests check not null. -#}
+{% macro spark__persist_constraints(relation, model) %}
+  {%- if config.get('contract').enforced and config.get('file_format') == 'delta' -%}
+    {%- do alter_table_add_constraints(relation, model.constraints) -%}
+    {%- do alter_column_set_constraints(relation, model.columns) -%}
+  {%- endif -%}
+{% endmacro %}
