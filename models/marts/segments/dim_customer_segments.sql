@@ -58,7 +58,7 @@ final as (
         value_tiers.value_tier,
         value_tiers.tier_rank,
         value_tiers.value_score,
-        value_tiers.value_rank,
+        {{ as_count("value_tiers.value_rank") }} as value_rank,
         value_tiers.value_share,
         value_tiers.tier_reason,
         needs.lifecycle_stage,
@@ -93,7 +93,7 @@ final as (
         assignments.cost_to_serve_budget_per_year,
         assignments.reason_codes as assignment_reason_codes,
         lookalikes.lookalike_score,
-        lookalikes.lookalike_rank,
+        {{ as_count("lookalikes.lookalike_rank") }} as lookalike_rank,
         next_best_actions.next_best_action,
         next_best_actions.recommended_category,
         next_best_actions.next_best_action_reason
