@@ -124,12 +124,13 @@ def _duckdb_build(duckdb_dir: Path, customers: int, parquet_dir: Path) -> None:
     subprocess.run([str(bin_dir / "segmentation"), "generate", "--customers", str(customers),
                     "--out", str(duckdb_dir)], check=True, env=env, cwd=PROJECT_DIR)
     subprocess.run([str(bin_dir / "segmentation"), "load"], check=True, env=env, cwd=PROJECT_DIR)
-    _export_parquet(duckdb_dir / "warehouse.duckdb", {"raw": None}, parquet_dir / "raw")
     for step, args in _build_steps([]).items():
         _say(f"duckdb: dbt {' '.join(args)}")
         subprocess.run([str(bin_dir / "dbt"), *args, "--project-dir", str(PROJECT_DIR),
                         "--profiles-dir", str(PROJECT_DIR), "--target", "duckdb"], check=True, env=env)
         _export_parquet(duckdb_dir / "warehouse.duckdb", PYTHON_MODELS, parquet_dir / f"clv-{step}")
+    # dbt's on-run-start made the raw schema (views over the loader's raw zone) in the warehouse.
+    _export_parquet(duckdb_dir / "warehouse.duckdb", {"raw": None}, parquet_dir / "raw")
 
 
 def _export_parquet(warehouse: Path, tables: dict[str, str | None], out_dir: Path) -> None:
