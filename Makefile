@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir .
 
-.PHONY: help setup run dev test bench bench-micro lint docs report contract expectations clean
+.PHONY: help setup run dev test bench bench-micro lint docs report contract expectations portability clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ bench: setup  ## every stage vs the hand-written baselines, at SIZES customers (
 bench-micro: setup  ## smaller benchmarks: CLV fit on 1M simulated customers, Dagster definitions load
 	$(BIN)/python bench/clv_fit.py
 	$(BIN)/python bench/definitions_load.py
+
+portability: setup  ## the same dbt models on DuckDB, Spark and PostgreSQL; per-mart verdict (needs Java 17, PostgreSQL)
+	$(BIN)/pip install --quiet -e '.[dev,spark,postgres]'
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python portability/run.py $(PORTABILITY_ARGS)
 
 lint: setup  ## ruff and sqlfluff
 	$(BIN)/ruff check .

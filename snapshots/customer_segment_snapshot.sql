@@ -7,10 +7,13 @@
     recorded: an annual review or a re-run of a past review (whose source rows are
     filtered out here) leaves it untouched, so the versions stay in date order.
     segment_review_history keeps every review in full; this keeps only the changes.
+    Not built on Spark: dbt snapshots need merge, i.e. Delta or Iceberg tables, which a
+    plain Spark (Parquet tables) does not have.
 -#}
 {% snapshot customer_segment_snapshot %}
 
 {{ config(
+    enabled=(target.type != 'spark'),
     unique_key='customer_id',
     strategy='check',
     check_cols=[

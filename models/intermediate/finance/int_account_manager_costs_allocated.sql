@@ -38,8 +38,8 @@ allocated as (
         manager_months.annual_rate,
         manager_months.has_rate,
         manager_months.monthly_cost,
-        1.0 / (12 * manager_months.assigned_customers) as manager_years,
-        manager_months.monthly_cost / manager_months.assigned_customers as allocated_cost
+        {{ divide('1', '12 * manager_months.assigned_customers') }} as manager_years,
+        {{ divide('manager_months.monthly_cost', 'manager_months.assigned_customers') }} as allocated_cost
     from manager_months
     inner join managed_customers
         on manager_months.account_manager_id = managed_customers.account_manager_id

@@ -152,7 +152,7 @@ costed as (
         assigned.assigned_customers,
         manager_rates.rate as annual_rate,
         manager_rates.rate is not null as has_rate,
-        coalesce(manager_rates.rate, 0) / 12 as monthly_cost
+        {{ divide('coalesce(manager_rates.rate, 0)', '12') }} as monthly_cost
     from assigned
     left join manager_rates
         on manager_rates.valid_from <= assigned.month_end

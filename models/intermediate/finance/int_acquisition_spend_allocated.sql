@@ -76,7 +76,7 @@ final as (
         customers_acquired,
         customers_acquired > 0 as is_allocated,
         case
-            when customers_acquired > 0 then spend_amount / customers_acquired
+            when customers_acquired > 0 then {{ divide('spend_amount', 'customers_acquired') }}
         end as spend_per_customer,
         case when customers_acquired > 0 then spend_amount else 0 end as allocated_spend,
         case when customers_acquired > 0 then 0 else spend_amount end as unallocated_spend

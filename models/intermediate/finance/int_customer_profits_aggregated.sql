@@ -336,8 +336,8 @@ final as (
         cost_to_serve,
         acquisition_cost,
         net_profit,
-        gross_margin / nullif(net_revenue, 0) as gross_margin_ratio,
-        net_profit / nullif(net_revenue, 0) as net_profit_ratio,
+        {{ divide('gross_margin', 'nullif(net_revenue, 0)') }} as gross_margin_ratio,
+        {{ divide('net_profit', 'nullif(net_revenue, 0)') }} as net_profit_ratio,
         orders,
         completed_orders,
         tickets

@@ -79,7 +79,7 @@ final as (
         covered_until_in_period,
         {{ dbt.datediff('covered_from_in_period', 'covered_until_in_period', 'day') }} + 1 as covered_days,
         annual_fee,
-        annual_fee / 365 * ({{ dbt.datediff('covered_from_in_period', 'covered_until_in_period', 'day') }} + 1) as contract_revenue
+        {{ divide('annual_fee', '365') }} * ({{ dbt.datediff('covered_from_in_period', 'covered_until_in_period', 'day') }} + 1) as contract_revenue
     from covered_periods
 
 )

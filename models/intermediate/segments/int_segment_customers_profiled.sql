@@ -175,8 +175,8 @@ joined as (
         lifetime_profitability.review_date,
         lifetime_profitability.signup_date,
         lifetime_profitability.tenure_days,
-        lifetime_profitability.tenure_days * 12.0 / 365.25 as tenure_months,
-        lifetime_profitability.tenure_days / 365.25 as tenure_years,
+        {{ divide('lifetime_profitability.tenure_days * 12', '365.25') }} as tenure_months,
+        {{ divide('lifetime_profitability.tenure_days', '365.25') }} as tenure_years,
         clean_customers.acquisition_channel,
         clean_customers.industry,
         clean_customers.company_size_band,
@@ -207,7 +207,10 @@ joined as (
         review_rfm.last_purchase_date,
         coalesce(review_rfm.frequency, 0) as repeat_purchases,
         case
-            when review_rfm.frequency > 0 then review_rfm.recency_weeks * 7.0 / review_rfm.frequency
+            when review_rfm.frequency > 0 then {{ divide(
+                dbt.datediff('review_rfm.first_purchase_date', 'review_rfm.last_purchase_date', 'day'),
+                'review_rfm.frequency',
+            ) }}
         end as usual_purchase_gap_days,
         coalesce(support.tickets_to_date, 0) as tickets_to_date,
         coalesce(support.preferred_support_channel, 'no_tickets') as preferred_support_channel,
@@ -272,7 +275,7 @@ final as (
 
     select
         scored.*,
-        lifetime_contribution / value_score_years as observed_value_score
+        {{ divide('lifetime_contribution', 'value_score_years') }} as observed_value_score
     from scored
 
 )

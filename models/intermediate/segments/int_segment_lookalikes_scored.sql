@@ -40,14 +40,14 @@ featured as (
         value_tiers.tier_rank <= {{ valuable_max_rank }} as is_top_tier,
         value_tiers.tier_rank > {{ valuable_max_rank }}
             and value_tiers.tier_rank <= {{ candidate_max_rank }} as is_lookalike_candidate,
-        ln(1 + profiles.lifetime_completed_orders / profiles.value_score_years) as order_rate,
+        ln(1 + {{ divide('profiles.lifetime_completed_orders', 'profiles.value_score_years') }}) as order_rate,
         ln(1 + case
             when profiles.lifetime_completed_orders > 0 and profiles.lifetime_gross_margin > 0
-                then profiles.lifetime_gross_margin / profiles.lifetime_completed_orders
+                then {{ divide('profiles.lifetime_gross_margin', 'profiles.lifetime_completed_orders') }}
             else 0
         end) as order_margin,
         profiles.categories_bought * 1.0 as breadth,
-        ln(1 + profiles.tickets_to_date / profiles.value_score_years) as support_rate
+        ln(1 + {{ divide('profiles.tickets_to_date', 'profiles.value_score_years') }}) as support_rate
     from profiles
     inner join value_tiers
         on profiles.customer_id = value_tiers.customer_id
@@ -156,8 +156,7 @@ final as (
         scored.lookalike_score,
         candidates_ranked.lookalike_rank,
         candidates_ranked.lookalike_candidates,
-        candidates_ranked.lookalike_rank * 1.0
-            / candidates_ranked.lookalike_candidates as lookalike_share
+        {{ divide('candidates_ranked.lookalike_rank', 'candidates_ranked.lookalike_candidates') }} as lookalike_share
     from scored
     left join candidates_ranked
         on scored.customer_id = candidates_ranked.customer_id

@@ -43,7 +43,7 @@ measured as (
         coalesce(days_since_last_purchase, tenure_days) as days_without_purchase,
         case
             when rolling_gross_margin > 0
-                then rolling_customer_driven_cost_to_serve / rolling_gross_margin
+                then {{ divide('rolling_customer_driven_cost_to_serve', 'rolling_gross_margin') }}
         end as support_cost_ratio
     from profiles
 
@@ -104,15 +104,15 @@ formatted as (
 
     select
         segmented.*,
-        cast(cast(round(tenure_months, 1) as numeric(18, 1)) as {{ string_type }}) as tenure_months_text,
+        cast(cast({{ round_number('tenure_months', 1) }} as numeric(18, 1)) as {{ string_type }}) as tenure_months_text,
         cast(days_without_purchase as {{ string_type }}) as days_without_purchase_text,
-        cast(cast(round(p_alive, 3) as numeric(18, 3)) as {{ string_type }}) as p_alive_text,
-        cast(cast(round(usual_purchase_gap_days, 0) as {{ dbt.type_bigint() }}) as {{ string_type }}) as gap_text,
+        cast(cast({{ round_number('p_alive', 3) }} as numeric(18, 3)) as {{ string_type }}) as p_alive_text,
+        cast(cast({{ round_number('usual_purchase_gap_days', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as gap_text,
         cast(tickets_to_date as {{ string_type }}) as tickets_text,
-        cast(cast(round(100 * preferred_channel_share, 0) as {{ dbt.type_bigint() }}) as {{ string_type }}) as channel_share_text,
-        cast(cast(round(rolling_customer_driven_cost_to_serve, 0) as {{ dbt.type_bigint() }}) as {{ string_type }}) as rolling_cost_text,
-        cast(cast(round(rolling_gross_margin, 0) as {{ dbt.type_bigint() }}) as {{ string_type }}) as rolling_margin_text,
-        cast(cast(round(100 * support_cost_ratio, 1) as numeric(18, 1)) as {{ string_type }}) as support_ratio_text,
+        cast(cast({{ round_number('100 * preferred_channel_share', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as channel_share_text,
+        cast(cast({{ round_number('rolling_customer_driven_cost_to_serve', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as rolling_cost_text,
+        cast(cast({{ round_number('rolling_gross_margin', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as rolling_margin_text,
+        cast(cast({{ round_number('100 * support_cost_ratio', 1) }} as numeric(18, 1)) as {{ string_type }}) as support_ratio_text,
         cast(categories_bought as {{ string_type }}) as categories_text
     from segmented
 

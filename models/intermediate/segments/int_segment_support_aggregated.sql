@@ -79,7 +79,7 @@ rolling_support as (
         customer_id,
         cast(sum(case when is_in_rolling_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as rolling_tickets,
         count(case when is_in_rolling_window then csat_score end) as rolling_csat_responses,
-        avg(case when is_in_rolling_window then csat_score * 1.0 end)
+        avg(case when is_in_rolling_window then {{ as_double('csat_score') }} end)
             as rolling_mean_csat
     from clean_tickets
     group by customer_id
@@ -93,8 +93,8 @@ final as (
         preferred_channels.tickets_to_date,
         preferred_channels.preferred_support_channel,
         preferred_channels.preferred_channel_tickets,
-        preferred_channels.preferred_channel_tickets * 1.0
-            / preferred_channels.tickets_to_date as preferred_channel_share,
+        {{ divide('preferred_channels.preferred_channel_tickets', 'preferred_channels.tickets_to_date') }}
+            as preferred_channel_share,
         rolling_support.rolling_tickets,
         rolling_support.rolling_csat_responses,
         rolling_support.rolling_mean_csat

@@ -131,8 +131,7 @@ priors as (
             when prior_matches.has_cell_prior then prior_matches.cell_prior_customers
             else coalesce(prior_matches.overall_prior_customers, 0)
         end as value_prior_customers,
-        {{ prior_weight_years }}
-        / (prior_matches.value_score_years + {{ prior_weight_years }}) as value_prior_weight
+        {{ divide(prior_weight_years, 'prior_matches.value_score_years + ' ~ prior_weight_years) }} as value_prior_weight
     from prior_matches
 
 ),
@@ -164,7 +163,7 @@ shared as (
 
     select
         ranked.*,
-        value_rank * 1.0 / ranked_customers as value_share
+        {{ divide('value_rank', 'ranked_customers') }} as value_share
     from ranked
 
 ),
@@ -213,22 +212,22 @@ formatted as (
 
     select
         assigned.*,
-        cast(cast(round(value_score, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as value_score_text,
-        cast(cast(round(observed_value_score, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as observed_score_text,
-        cast(cast(round(value_prior_score, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as prior_score_text,
+        cast(cast({{ round_number('value_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as value_score_text,
+        cast(cast({{ round_number('observed_value_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as observed_score_text,
+        cast(cast({{ round_number('value_prior_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as prior_score_text,
         cast(value_prior_customers as {{ dbt.type_string() }}) as prior_customers_text,
-        cast(cast(round(100 * (1 - value_prior_weight), 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as own_weight_text,
-        cast(cast(round(100 * value_prior_weight, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as prior_weight_text,
-        cast(cast(round(lifetime_gross_margin, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as gross_margin_text,
-        cast(cast(round(lifetime_customer_driven_cost_to_serve, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as cost_to_serve_text,
-        cast(cast(round(value_score_years, 2) as numeric(18, 2)) as {{ dbt.type_string() }}) as years_text,
+        cast(cast({{ round_number('100 * (1 - value_prior_weight)', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as own_weight_text,
+        cast(cast({{ round_number('100 * value_prior_weight', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as prior_weight_text,
+        cast(cast({{ round_number('lifetime_gross_margin', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as gross_margin_text,
+        cast(cast({{ round_number('lifetime_customer_driven_cost_to_serve', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as cost_to_serve_text,
+        cast(cast({{ round_number('value_score_years', 2) }} as numeric(18, 2)) as {{ dbt.type_string() }}) as years_text,
         cast(value_rank as {{ dbt.type_string() }}) as rank_text,
         cast(ranked_customers as {{ dbt.type_string() }}) as customers_text,
-        cast(cast(round(100 * value_share, 1) as numeric(18, 1)) as {{ dbt.type_string() }}) as share_text,
-        cast(cast(round(100 * max_cumulative_share, 1) as numeric(18, 1)) as {{ dbt.type_string() }}) as limit_text,
-        cast(cast(round(min_value_score, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as min_score_text,
-        cast(cast(round(rolling_net_profit, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as rolling_net_profit_text,
-        cast(cast(round(coalesce(predicted_clv, 0), 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as predicted_clv_text
+        cast(cast({{ round_number('100 * value_share', 1) }} as numeric(18, 1)) as {{ dbt.type_string() }}) as share_text,
+        cast(cast({{ round_number('100 * max_cumulative_share', 1) }} as numeric(18, 1)) as {{ dbt.type_string() }}) as limit_text,
+        cast(cast({{ round_number('min_value_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as min_score_text,
+        cast(cast({{ round_number('rolling_net_profit', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as rolling_net_profit_text,
+        cast(cast({{ round_number('coalesce(predicted_clv, 0)', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as predicted_clv_text
     from assigned
 
 ),

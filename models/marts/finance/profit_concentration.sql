@@ -45,12 +45,12 @@ final as (
         review_date,
         customers,
         {{ as_money('total_net_profit') }} as total_net_profit,
-        top_20pct_net_profit / nullif(total_net_profit, 0) as top_20pct_profit_share,
+        {{ divide('top_20pct_net_profit', 'nullif(total_net_profit, 0)') }} as top_20pct_profit_share,
         {{ as_count('negative_profit_customers') }} as negative_profit_customers,
-        1.0 * negative_profit_customers / customers as negative_profit_customer_share,
+        {{ divide('negative_profit_customers', 'customers') }} as negative_profit_customer_share,
         break_even_customer_share,
         {{ as_money('peak_cumulative_net_profit') }} as peak_cumulative_net_profit,
-        peak_cumulative_net_profit / nullif(total_net_profit, 0) as peak_cumulative_profit_share
+        {{ divide('peak_cumulative_net_profit', 'nullif(total_net_profit, 0)') }} as peak_cumulative_profit_share
     from summarised
 
 )

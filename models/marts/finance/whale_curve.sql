@@ -45,12 +45,12 @@ final as (
         review_date,
         customer_id,
         {{ as_money('net_profit') }} as net_profit,
-        profit_rank,
-        customers,
+        {{ as_count("profit_rank") }} as profit_rank,
+        {{ as_count("customers") }} as customers,
         {{ as_money('cumulative_net_profit') }} as cumulative_net_profit,
         {{ as_money('total_net_profit') }} as total_net_profit,
-        1.0 * profit_rank / customers as cumulative_customer_share,
-        cumulative_net_profit / nullif(total_net_profit, 0) as cumulative_profit_share
+        {{ divide('profit_rank', 'customers') }} as cumulative_customer_share,
+        {{ divide('cumulative_net_profit', 'nullif(total_net_profit, 0)') }} as cumulative_profit_share
     from ranked
 
 )

@@ -5,16 +5,19 @@
 -- review's rows (all of them, so a customer no longer in the review disappears), and keeps
 -- every other review. Re-running a past review with the same vars reproduces its rows.
 --   duckdb, postgres: delete+insert keyed by review_id;
+--   spark: insert_overwrite of the review's partition (Parquet tables have no delete or merge);
 --   other adapters: append, after a pre-hook deletes the review's rows (needs an adapter
 --   that supports delete, e.g. Delta tables on Spark; not tested here).
 -- No build timestamp is stored, so a rebuilt review is identical row for row.
 {%- set replaces_by_key = target.type in ['duckdb', 'postgres'] %}
+{%- set replaces_partition = target.type == 'spark' %}
 {{ config(
     materialized='incremental',
-    incremental_strategy=('delete+insert' if replaces_by_key else 'append'),
+    incremental_strategy=('delete+insert' if replaces_by_key else 'insert_overwrite' if replaces_partition else 'append'),
+    partition_by=(['review_id'] if replaces_partition else none),
     unique_key='review_id',
     on_schema_change='fail',
-    pre_hook=([] if replaces_by_key else [
+    pre_hook=([] if replaces_by_key or replaces_partition else [
         "{% if is_incremental() %}delete from {{ this }} where review_id in (select review_id from "
         ~ "{{ ref('int_review_identified') }}){% endif %}"
     ]),
@@ -57,8 +60,8 @@ final as (
         -- the customer's share of the review's net profit: summed over any group of
         -- customers it gives the group's share of profit (the semantic layer's
         -- share_of_profit), which a metric over sums alone cannot express
-        customer_segments.rolling_net_profit
-            / nullif(sum(customer_segments.rolling_net_profit) over (), 0) as rolling_net_profit_share,
+        {{ divide('customer_segments.rolling_net_profit', 'nullif(sum(customer_segments.rolling_net_profit) over (), 0)') }}
+            as rolling_net_profit_share,
         {{ as_money('customer_segments.historical_clv') }} as historical_clv,
         customer_segments.predicted_clv
     from customer_segments

@@ -80,8 +80,8 @@ top_tier_adoption_rates as (
 
     select
         top_tier_adoption.product_category,
-        top_tier_adoption.top_tier_buyers * 1.0
-            / (select count(*) from top_tier_customers) as top_tier_adoption_rate
+        {{ divide('top_tier_adoption.top_tier_buyers', '(select count(*) from top_tier_customers)') }}
+            as top_tier_adoption_rate
     from top_tier_adoption
 
 ),
@@ -191,7 +191,7 @@ final as (
             when next_best_action = 'retention_call'
                 then {{ dbt.concat([
                     "'churn risk '", "churn_risk", "', routed to retention; predicted CLV '",
-                    "cast(cast(round(predicted_clv, 0) as " ~ dbt.type_bigint() ~ ") as " ~ string_type ~ ")",
+                    "cast(cast(" ~ round_number("predicted_clv", 0) ~ " as " ~ dbt.type_bigint() ~ ") as " ~ string_type ~ ")",
                 ]) }}
             when next_best_action = 'onboarding_check_in'
                 then {{ dbt.concat(["'new customer in onboarding, value tier '", "value_tier"]) }}
@@ -207,13 +207,13 @@ final as (
                     "value_tier", "' look-alike of top-tier customers: rank '",
                     "cast(lookalike_rank as " ~ string_type ~ ")", "' of '",
                     "cast(lookalike_candidates as " ~ string_type ~ ")", "' in tenure band '", "tenure_band",
-                    "', score '", "cast(cast(round(lookalike_score, 3) as numeric(18, 3)) as " ~ string_type ~ ")",
+                    "', score '", "cast(cast(" ~ round_number("lookalike_score", 3) ~ " as numeric(18, 3)) as " ~ string_type ~ ")",
                     "'; plan '", "service_plan",
                 ]) }}
             when next_best_action = 'upsell_category'
                 then {{ dbt.concat([
                     "'not yet bought '", "upsell_category", "', bought by '",
-                    "cast(cast(round(100 * top_tier_adoption_rate, 0) as " ~ dbt.type_bigint() ~ ") as " ~ string_type ~ ")",
+                    "cast(cast(" ~ round_number("100 * top_tier_adoption_rate", 0) ~ " as " ~ dbt.type_bigint() ~ ") as " ~ string_type ~ ")",
                     "'% of top-tier customers'",
                 ]) }}
             else 'no rule applies: keep the current service level'

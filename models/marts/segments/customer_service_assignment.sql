@@ -132,9 +132,9 @@ skipped_routes as (
         {{ dbt.listagg(
             dbt.concat([
                 "routing_queue", "'_skipped:'", "membership", "'(predicted_clv '",
-                "cast(cast(round(predicted_clv, 0) as " ~ dbt.type_bigint() ~ ") as " ~ dbt.type_string() ~ ")",
+                "cast(cast(" ~ round_number("predicted_clv", 0) ~ " as " ~ dbt.type_bigint() ~ ") as " ~ dbt.type_string() ~ ")",
                 "' < '",
-                "cast(cast(round(routing_min_predicted_clv, 0) as " ~ dbt.type_bigint() ~ ") as " ~ dbt.type_string() ~ ")",
+                "cast(cast(" ~ round_number("routing_min_predicted_clv", 0) ~ " as " ~ dbt.type_bigint() ~ ") as " ~ dbt.type_string() ~ ")",
                 "')'",
             ]),
             "';'",

@@ -1,0 +1,71 @@
+"""What keeps the dbt project portable to Spark and PostgreSQL (make portability runs the engines)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+POSTGRES_MAX_IDENTIFIER = 63
+
+
+def _yaml_files() -> list[Path]:
+    return sorted([*PROJECT_DIR.glob("models/**/*.yml"), *PROJECT_DIR.glob("seeds/*.yml")])
+
+
+def _portability_run():
+    spec = importlib.util.spec_from_file_location("portability_run", PROJECT_DIR / "portability" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_unit_test_names_fit_a_postgres_identifier():
+    names = [
+        test["name"]
+        for path in _yaml_files()
+        for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", [])
+    ]
+    assert names, "no unit tests found"
+    too_long = [name for name in names if len(name) > POSTGRES_MAX_IDENTIFIER]
+    assert not too_long, f"unit-test names over {POSTGRES_MAX_IDENTIFIER} characters break PostgreSQL: {too_long}"
+
+
+def test_yaml_types_are_not_spelled_in_duckdb_only_names():
+    # varchar without a length fails on Spark 4, double does not exist on PostgreSQL.
+    # Model contracts (data_type) and seed column_types; the loader's contract meta (`type:`) is not SQL.
+    contract_type = re.compile(r"^\s+data_type: (varchar|double)\s*$", re.MULTILINE)
+    seed_type = re.compile(r"^\s+[a-z_]+: (varchar|double)\s*$", re.MULTILINE)
+    offending = {
+        str(path.relative_to(PROJECT_DIR)): (seed_type if path.parent.name == "seeds" else contract_type).findall(
+            path.read_text()
+        )
+        for path in _yaml_files()
+    }
+    offending = {path: found for path, found in offending.items() if found}
+    assert not offending, f"spell types per target ({{{{ 'string' if target.type == 'spark' else 'text' }}}}): {offending}"
+
+
+def test_compare_ignores_row_order_column_order_and_noise_beyond_six_places():
+    run = _portability_run()
+    reference = {"marts.m": (["id", "share"], [("a", 0.1 + 0.2), ("b", 0.5)])}
+    engine = {"marts.m": (["share", "id"], [(0.5, "b"), (0.3, "a")])}
+    assert run.compare(reference, engine) == {"marts.m": "identical"}
+
+
+def test_compare_reports_a_changed_value_and_a_missing_mart():
+    run = _portability_run()
+    reference = {
+        "marts.m": (["id", "share"], [("a", 0.25), ("b", 0.75)]),
+        "marts.gone": (["id"], [("a",)]),
+    }
+    engine = {"marts.m": (["id", "share"], [("a", 0.25), ("b", 0.750002)]), "marts.gone": "cannot read: missing"}
+    verdicts = run.compare(reference, engine)
+    assert verdicts["marts.m"].startswith("1 of 2 rows differ")
+    assert "share" in verdicts["marts.m"]
+    assert verdicts["marts.gone"] == "cannot read: missing"
