@@ -226,7 +226,12 @@ def validate_warehouse(
                 "SELECT table_schema, table_name FROM information_schema.tables"
             ).fetchall()
         }
-        for spec in specs:
+        quarter = 0
+        for done, spec in enumerate(specs, start=1):
+            # A progress line per quarter of the suites, not one per suite (33 of them).
+            if 4 * done // len(specs) > quarter:
+                quarter = 4 * done // len(specs)
+                say(f"quality gate: suite {done}/{len(specs)} ({spec.name})")
             missing = [r for r in spec.all_relations if r not in existing]
             if missing:
                 undefined = [r for r in missing if r.split(".")[-1] not in defined_models]
@@ -240,7 +245,6 @@ def validate_warehouse(
                     _dataset_failure(spec, f"missing relation {', '.join(missing)}")
                 )
                 continue
-            say(f"validating {spec.name}")
             checks, chunks = _run_suite(
                 con, spec, definitions[spec.name], chunk_rows, report.run_name, run_time,
                 push_down=push_down, results_store=context.validation_results_store,
