@@ -48,7 +48,8 @@ def test_yaml_types_are_not_spelled_in_duckdb_only_names():
         for path in _yaml_files()
     }
     offending = {path: found for path, found in offending.items() if found}
-    assert not offending, f"spell types per target ({{{{ 'string' if target.type == 'spark' else 'text' }}}}): {offending}"
+    example = "{{ 'string' if target.type == 'spark' else 'text' }}"
+    assert not offending, f"spell types per target ({example}): {offending}"
 
 
 def test_compare_ignores_row_order_column_order_and_noise_beyond_six_places():
