@@ -385,3 +385,29 @@ def test_a_second_load_while_one_runs_fails_clearly(landing: Path, warehouse: Pa
 
     load_landing(landing, warehouse)
     assert query(warehouse, "select product_id from raw.products") == [("P1",)]
+
+
+def test_the_loaders_raw_views_show_what_dbts_raw_views_show(built_warehouse) -> None:
+    """raw_zone.connect (summary, Dagster, tests) and macros/raw_zone.sql (dbt) define the same
+    views twice, in Python and in Jinja: they must agree on columns and rows of every table."""
+    from segmentation.ingest.contract import load_contract
+    from segmentation.ingest.raw_zone import table_columns
+
+    tables = sorted(table_columns(load_contract()))
+    with raw_zone.connect(built_warehouse.settings.raw_dir) as con:
+        python_side = {
+            table: (
+                [row[0] for row in con.execute(f'DESCRIBE raw."{table}"').fetchall()],
+                con.execute(f'SELECT count(*) FROM raw."{table}"').fetchone()[0],
+            )
+            for table in tables
+        }
+    dbt_side = {
+        table: (
+            [row[0] for row in built_warehouse.query(f'DESCRIBE raw."{table}"')],
+            built_warehouse.scalar(f'SELECT count(*) FROM raw."{table}"'),
+        )
+        for table in tables
+    }
+    assert python_side == dbt_side
+    assert python_side["order_lines"][1] > 0
