@@ -1,6 +1,7 @@
 """Annual segment reviews: one partition per fiscal year, backfillable from the UI or CLI.
 
-A partition is a fiscal year; its review date is the year's last day. The job runs
+A partition is a fiscal year, keyed FY<n> for the year that ends in n (as in the finance
+marts); its review date is the year's last day. The job runs
 `dbt build` of the review models with `review_type: annual` and that review date (only
 data dated on or before it counts, so re-running a past year reproduces it), then the
 data-quality gate, and publishes when nothing blocks. The fiscal year starts in the month
@@ -24,34 +25,47 @@ from segmentation.config import REVIEW_SELECT
 
 FISCAL_YEAR_START_MONTH = int(os.environ.get("SEGMENTATION_FISCAL_YEAR_START_MONTH", "1"))
 # The first fiscal year that can be reviewed (the sample history starts in 2023).
-FIRST_FISCAL_YEAR_START = os.environ.get(
-    "SEGMENTATION_FIRST_FISCAL_YEAR_START", f"2023-{FISCAL_YEAR_START_MONTH:02d}-01"
-)
+FIRST_FISCAL_YEAR = os.environ.get("SEGMENTATION_FIRST_FISCAL_YEAR", "FY2023")
 # The review models and what they need; override to add your own review marts.
 REVIEW_SELECTION = os.environ.get("SEGMENTATION_REVIEW_SELECT", REVIEW_SELECT)
 
-fiscal_years = dg.TimeWindowPartitionsDefinition(
-    cron_schedule=f"0 0 1 {FISCAL_YEAR_START_MONTH} *",
-    start=FIRST_FISCAL_YEAR_START,
-    fmt="%Y-%m-%d",
-    timezone="UTC",
-)
 
-
-def review_date_for(window_end: dt.datetime) -> dt.date:
-    """A fiscal year's review date: the last day before the next fiscal year starts."""
-    return window_end.date() - dt.timedelta(days=1)
-
-
-def fiscal_year_label(review_date: dt.date) -> str:
+def fiscal_year_label(review_date: dt.date, start_month: int = FISCAL_YEAR_START_MONTH) -> str:
     """FY<n> is the fiscal year that ends in year n (as in the finance marts)."""
-    return f"FY{review_date.year}"
+    ends_in_next_calendar_year = start_month != 1 and review_date.month >= start_month
+    return f"FY{review_date.year + ends_in_next_calendar_year}"
+
+
+def fiscal_year_end(label: str, start_month: int = FISCAL_YEAR_START_MONTH) -> dt.date:
+    """The last day of fiscal year `FY<n>`: the day before fiscal year n + 1 starts."""
+    if not (label.startswith("FY") and label[2:].isdigit() and len(label) == 6):
+        raise ValueError(f"fiscal year {label!r} is not of the form FY<yyyy>, e.g. FY2024")
+    year = int(label[2:])
+    next_start = dt.date(year + (start_month == 1), start_month, 1)
+    return next_start - dt.timedelta(days=1)
+
+
+def completed_fiscal_years(now: dt.datetime, start_month: int = FISCAL_YEAR_START_MONTH) -> list[str]:
+    """FY labels from FIRST_FISCAL_YEAR to the last fiscal year that ended before `now`."""
+    last_ended = fiscal_year_label(now.date() - dt.timedelta(days=1), start_month)
+    if fiscal_year_end(last_ended, start_month) >= now.date():
+        last_ended = f"FY{int(last_ended[2:]) - 1}"
+    first, last = int(FIRST_FISCAL_YEAR[2:]), int(last_ended[2:])
+    return [f"FY{year}" for year in range(first, last + 1)]
+
+
+# Partition keys are the finance marts' fiscal-year labels (FY2025 ends in 2025, whatever month
+# the fiscal year starts in). A time-window partition cannot be labelled that way (its key is
+# the window's start date), so the partitions are the fiscal years that had ended when the code
+# location was loaded; a deployment reloads it at least once a year, and the schedule says so
+# if it did not.
+fiscal_years = dg.StaticPartitionsDefinition(completed_fiscal_years(dt.datetime.now(dt.UTC)))
 
 
 @dg.op(pool=WAREHOUSE_POOL, tags=WAREHOUSE_WRITER_TAG)
 def build_annual_review(context: dg.OpExecutionContext, dbt: DbtCliResource, segmentation: SegmentationResource):
-    review_date = review_date_for(context.partition_time_window.end)
-    context.log.info(f"annual review {fiscal_year_label(review_date)}: review date {review_date}")
+    review_date = fiscal_year_end(context.partition_key)
+    context.log.info(f"annual review {context.partition_key}: review date {review_date}")
     os.environ.update(segmentation.settings().dbt_env())
     dbt_vars = {
         "review_date": review_date.isoformat(),
@@ -84,7 +98,14 @@ def annual_review():
     validate_and_publish_review(build_annual_review())
 
 
-annual_review_schedule = dg.build_schedule_from_partitioned_job(
-    annual_review, default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Once a year, when a fiscal year ends: the annual review of the year just ended.",
-)
+@dg.schedule(job=annual_review, cron_schedule=f"0 0 1 {FISCAL_YEAR_START_MONTH} *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def annual_review_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """Once a year, when a fiscal year ends: the annual review of the year just ended."""
+    just_ended = fiscal_year_label(context.scheduled_execution_time.date() - dt.timedelta(days=1))
+    if just_ended not in fiscal_years.get_partition_keys():
+        return dg.SkipReason(
+            f"{just_ended} ended after this code location was loaded: reload it (Deployment > Reload), "
+            f"then launch partition {just_ended} of annual_review"
+        )
+    return dg.RunRequest(run_key=just_ended, partition_key=just_ended)
