@@ -41,7 +41,8 @@ DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 dev: setup  ## start the Dagster UI on http://127.0.0.1:3000 with the sample data ready
 	@test -f data/warehouse.duckdb || $(BIN)/segmentation run
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH DAGSTER_HOME=$(DAGSTER_HOME) \
+		$(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 test: setup  ## everything CI runs: lint, contract doc check, pytest (builds real warehouses)
 	$(BIN)/ruff check .
