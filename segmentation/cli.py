@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     _generator_options(run)
     run.add_argument("--regenerate", action="store_true",
                      help="replace the sample data and start from a new warehouse file")
+    run.add_argument("--force", action="store_true",
+                     help="build, check and publish even when nothing changed since the last publish")
     run.add_argument("--previous-review-months", type=int, default=12,
                      help="on a warehouse without reviews, first build the rolling review this many "
                      "months before the latest order, so the report can show migrations (0: don't; "
@@ -259,6 +261,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         has_review_history,
     )
     from segmentation.report.review import write_report
+    from segmentation.run_state import record_publish, run_inputs, unchanged_since_last_publish
     from segmentation.sample.generate import generate
     from segmentation.summary import warehouse_summary
 
@@ -283,6 +286,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
           f"{sum(f.status == 'skipped' for f in report.files)} file(s) already loaded"
           + (f", {sum(f.status == 'ignored' for f in report.files)} ignored (see the warnings)"
              if any(f.status == "ignored" for f in report.files) else ""))
+    inputs = run_inputs(settings, dbt_vars)
+    published_at = unchanged_since_last_publish(settings, inputs)
+    if published_at and settings.warehouse_path.is_file() and not args.force:
+        print(f"nothing changed since the publish of {published_at} (no new landing files, code, seeds or vars):")
+        print(f"the published warehouse is current: {settings.published_path}")
+        print("(segmentation run --force rebuilds anyway)")
+        print(f"done in {time.monotonic() - started:.0f}s")
+        return 0
     if "review_date" in dbt_vars:
         print(f"[3/{steps}] --vars sets review_date: no earlier review is built first")
     elif args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
@@ -294,6 +305,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     result = build_validate_publish(settings, dbt_args=("build", *_vars_argument(dbt_vars)), progress=_progress)
     report = None
     if result.published:
+        record_publish(settings, inputs)
         dbt_docs = generate_dbt_docs(settings, progress=_progress)
         report = write_report(settings.published_path, settings.reports_dir,
                               dbt_docs=dbt_docs, gx_docs=result.docs_index)
