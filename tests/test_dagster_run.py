@@ -107,6 +107,11 @@ def test_a_failing_blocking_check_stops_the_publish(first_run: dg.ExecuteInProce
     checks = check_results(second)
     failed = checks["gx_staging_customers_rows"]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    # The check links the operator to the suite's gate page, which shows the failure and the verdict.
+    page = Path(failed.metadata["gate_page"].value)
+    assert page.name == "staging_customers_rows.html"
+    assert "BLOCKED" in Path(failed.metadata["gate_verdict"].value).read_text()
+    assert "fail" in page.read_text()
     assert "marts/customer_clv" in materialized(second), "dbt itself accepted the data"
     assert "published_warehouse" not in materialized(second)
     assert sha256(tiny_data.published_path) == before

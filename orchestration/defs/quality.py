@@ -34,6 +34,20 @@ def _specs(asset_keys: set[dg.AssetKey]) -> list[dg.AssetCheckSpec]:
     ]
 
 
+def _page_links(report, suite_name: str) -> dict[str, dg.MetadataValue]:
+    """Links shown on the check in the UI: the suite's gate page (its expectations merged
+    across chunks, with severity and the publish verdict) and GX's own Data Docs."""
+    from segmentation.quality.pages import page_path
+
+    links = {}
+    if report.pages_index:
+        links["gate_page"] = dg.MetadataValue.path(str(page_path(report.pages_index.parent, suite_name)))
+        links["gate_verdict"] = dg.MetadataValue.path(str(report.pages_index))
+    if report.docs_index:
+        links["data_docs"] = dg.MetadataValue.path(str(report.docs_index))
+    return links
+
+
 def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefinition:
     specs = _specs(asset_keys)
     by_name = {spec.name: spec for spec in specs}
@@ -48,8 +62,8 @@ def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefiniti
             settings.warehouse_path, suites=suites, gx_project_dir=settings.project_dir / "expectations",
             dbt_project_dir=settings.project_dir, progress=context.log.info,
         )
-        if report.docs_index:
-            context.log.info(f"GX Data Docs: {report.docs_index}")
+        if report.pages_index:
+            context.log.info(f"gate pages (verdict, one page per suite): {report.pages_index}")
         for suite in suites:
             checks = [c for c in report.checks if c.suite == suite.name]
             critical = [c for c in checks if not c.success and c.blocking]
@@ -64,7 +78,7 @@ def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefiniti
                     "failed_critical": [c.describe() for c in critical],
                     "failed_warning": [c.describe() for c in warnings],
                     "skipped": any(reason.startswith(suite.name) for reason in report.skipped),
-                    "data_docs": str(report.docs_index or ""),
+                    **_page_links(report, suite.name),
                 },
             )
 
