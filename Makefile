@@ -36,7 +36,8 @@ target/manifest.json: $(VENV)/.installed $(DBT_SOURCES)
 run: setup  ## generate the sample data, load it, build the warehouse and print a summary
 	$(BIN)/segmentation run
 
-DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# The Dagster instance `segmentation run` records its runs in (orchestration/cli_runs.py).
+DAGSTER_HOME ?= $(or $(SEGMENTATION_DATA_DIR),$(CURDIR)/data)/dagster_home
 
 dev: setup  ## start the Dagster UI on http://127.0.0.1:3000 with the sample data ready
 	@test -f data/warehouse.duckdb || $(BIN)/segmentation run

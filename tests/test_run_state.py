@@ -1,7 +1,12 @@
-"""A rerun with nothing new skips the work; any new load, code, seed or var change rebuilds."""
+"""CLI runs: Dagster sees what they built; a rerun with nothing new skips the work, any new load,
+code, seed or var change rebuilds."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,25 +65,63 @@ def test_a_publish_by_another_path_invalidates_the_record(small_project: Setting
     assert unchanged_since_last_publish(small_project, inputs) is None
 
 
+RUN = ["run", "--customers", "1500", "--previous-review-months", "0"]
+
+
+@dataclass(frozen=True)
+class CliRun:
+    data_dir: Path
+    output: str
+
+
+@pytest.fixture(scope="module")
+def first_cli_run(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -> Iterator[CliRun]:
+    """One `segmentation run` on a small generated sample, its data folder kept for the next runs."""
+    data_dir = tmp_path_factory.mktemp("cli_run") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEGMENTATION_DATA_DIR", str(data_dir))
+        patch.delenv("DAGSTER_HOME", raising=False)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            assert cli.main(RUN) == 0
+        yield CliRun(data_dir, output.getvalue())
+
+
+@pytest.mark.slow
+def test_dagster_shows_every_asset_and_check_of_a_cli_run(first_cli_run: CliRun) -> None:
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    assert "Dagster: recorded" in first_cli_run.output
+    graph = defs.resolve_asset_graph()
+    with dg.DagsterInstance.from_config(str(first_cli_run.data_dir / "dagster_home")) as instance:
+        never = [k for k in graph.get_all_asset_keys() if instance.get_latest_materialization_event(k) is None]
+        evaluated = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(graph.asset_check_keys))
+        gx = [key for key in evaluated if key.name.startswith("gx_")]
+
+    assert never == []
+    assert set(evaluated) == set(graph.asset_check_keys)
+    assert len(gx) > 20
+
+
 @pytest.mark.slow
 def test_a_second_run_with_no_new_data_skips_the_build(
-    tmp_path: Path, dbt_artifacts_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    first_cli_run: CliRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SEGMENTATION_DATA_DIR", str(tmp_path / "data"))
-    assert cli.main(["run", "--customers", "1500", "--previous-review-months", "0"]) == 0
-    first = capsys.readouterr().out
-    assert "[4/5] dbt build" in first and NOTHING_CHANGED not in first
+    monkeypatch.setenv("SEGMENTATION_DATA_DIR", str(first_cli_run.data_dir))
+    assert "[4/5] dbt build" in first_cli_run.output and NOTHING_CHANGED not in first_cli_run.output
 
-    assert cli.main(["run", "--customers", "1500", "--previous-review-months", "0"]) == 0
+    assert cli.main(RUN) == 0
     second = capsys.readouterr().out
     assert NOTHING_CHANGED in second
     assert "dbt build" not in second
 
     # A landing file with new content is new data: the next run builds again (the loader
     # skips a file whose content it has loaded before, so a plain copy would not count).
-    landing = tmp_path / "data" / "landing" / "products"
+    landing = first_cli_run.data_dir / "landing" / "products"
     source = next(p for p in landing.iterdir() if p.suffix == ".csv")
     header, first_row = source.read_text().splitlines()[:2]
     (landing / "products_resent.csv").write_text(f"{header}\n{first_row}\n")
-    cli.main(["run", "--customers", "1500", "--previous-review-months", "0"])
+    cli.main(RUN)
     assert NOTHING_CHANGED not in capsys.readouterr().out

@@ -48,6 +48,25 @@ def _page_links(report, suite_name: str) -> dict[str, dg.MetadataValue]:
     return links
 
 
+def suite_outcome(report, suite: SuiteSpec) -> tuple[bool, dg.AssetCheckSeverity, dict]:
+    """A suite's check result from the gate's report: passed, severity and what failed.
+
+    Shared by the checks of a Dagster run and by the CLI's report of its own runs
+    (orchestration/cli_runs.py), so both read the same in the UI."""
+    checks = [c for c in report.checks if c.suite == suite.name]
+    critical = [c for c in checks if not c.success and c.blocking]
+    warnings = [c for c in checks if not c.success and not c.blocking]
+    metadata = {
+        "expectations": len(checks),
+        "failed_critical": [c.describe() for c in critical],
+        "failed_warning": [c.describe() for c in warnings],
+        "skipped": any(reason.startswith(suite.name) for reason in report.skipped),
+        **_page_links(report, suite.name),
+    }
+    severity = dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN
+    return not critical and not warnings, severity, metadata
+
+
 def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefinition:
     specs = _specs(asset_keys)
     by_name = {spec.name: spec for spec in specs}
@@ -65,21 +84,13 @@ def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefiniti
         if report.pages_index:
             context.log.info(f"gate pages (verdict, one page per suite): {report.pages_index}")
         for suite in suites:
-            checks = [c for c in report.checks if c.suite == suite.name]
-            critical = [c for c in checks if not c.success and c.blocking]
-            warnings = [c for c in checks if not c.success and not c.blocking]
+            passed, severity, metadata = suite_outcome(report, suite)
             yield dg.AssetCheckResult(
                 check_name=f"gx_{suite.name}",
                 asset_key=by_name[f"gx_{suite.name}"].asset_key,
-                passed=not critical and not warnings,
-                severity=dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "expectations": len(checks),
-                    "failed_critical": [c.describe() for c in critical],
-                    "failed_warning": [c.describe() for c in warnings],
-                    "skipped": any(reason.startswith(suite.name) for reason in report.skipped),
-                    **_page_links(report, suite.name),
-                },
+                passed=passed,
+                severity=severity,
+                metadata=metadata,
             )
 
     return great_expectations_suites
