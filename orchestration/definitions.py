@@ -16,7 +16,7 @@ from orchestration.defs.monitoring import run_failure_alert
 from orchestration.defs.publish import build_published_warehouse
 from orchestration.defs.quality import build_quality_checks
 from orchestration.defs.resources import SegmentationResource
-from orchestration.defs.reviews import annual_review, annual_review_schedule
+from orchestration.defs.reviews import annual_review, annual_review_schedule, annual_segment_review
 from orchestration.defs.schedules import daily_refresh, landing_file_sensor, monthly_rolling_review, refresh_job
 
 dbt_keys = set(warehouse_dbt_assets.keys)
@@ -25,7 +25,8 @@ published_warehouse = build_published_warehouse(
 )
 
 defs = dg.Definitions(
-    assets=[raw_tables, warehouse_dbt_assets, published_warehouse, bi_parquet_export, review_report],
+    assets=[raw_tables, warehouse_dbt_assets, published_warehouse, bi_parquet_export, review_report,
+            annual_segment_review],
     asset_checks=[build_quality_checks(dbt_keys)],
     jobs=[refresh_job, annual_review],
     schedules=[daily_refresh, monthly_rolling_review, annual_review_schedule],

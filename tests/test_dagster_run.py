@@ -1,7 +1,7 @@
 """A real Dagster run of the whole asset graph on a tiny generated data set.
 
 1. The refresh job loads, builds (dbt tests as checks), validates (GX suites as blocking
-   checks) and publishes.
+   checks) and publishes; then the annual review of FY2024 materializes as a partition.
 2. A new landing file brings a customer who signed up in 1985: dbt accepts it (no rule
    says otherwise), the GX suite on clean customers fails critically, and the blocking
    check stops the publish step: the published file stays byte-identical.
@@ -95,6 +95,33 @@ def test_dbt_runs_without_an_in_process_adapter_warning(
     logs = first_instance.all_logs(first_run.run_id)
     assert any(e.step_key == "warehouse_dbt_assets" for e in logs), "the dbt step's logs should be here"
     assert not [e.user_message for e in logs if e.level >= logging.WARNING and "adapter" in e.user_message]
+
+
+def test_an_annual_review_partition_materializes_with_its_checks(
+    first_run: dg.ExecuteInProcessResult, tiny_data: Settings
+):
+    import duckdb
+
+    from orchestration.definitions import defs
+
+    assert first_run.success
+    job = defs.resolve_job_def("annual_review")
+    result = job.execute_in_process(partition_key="FY2024", instance=dg.DagsterInstance.ephemeral(),
+                                    raise_on_error=False)
+
+    assert result.success
+    checks = check_results(result)
+    assert checks["dbt_tests"].passed and checks["dbt_tests"].metadata["nodes"].value > 10
+    assert checks["quality_gate"].passed
+    (event,) = result.get_asset_materialization_events()
+    assert event.asset_key == dg.AssetKey(["reviews", "annual_segment_review"])
+    assert event.partition == "FY2024"
+    con = duckdb.connect(str(tiny_data.published_path), read_only=True)
+    try:
+        reviews = {row[0] for row in con.execute("select review_id from marts.segment_reviews").fetchall()}
+    finally:
+        con.close()
+    assert "annual-FY2024" in reviews
 
 
 def test_a_failing_blocking_check_stops_the_publish(first_run: dg.ExecuteInProcessResult, tiny_data: Settings):
