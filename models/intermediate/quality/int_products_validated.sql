@@ -1,9 +1,32 @@
 -- Every staged product row with the reasons it is quarantined (null: clean).
+-- Incremental (macros/incremental.sql): a refresh recomputes every row of the products
+-- that new loads touched.
+{{ config(**incremental_by_key('product_id')) }}
+
 with
+
+staged_products as (
+
+    select * from {{ ref('stg_landing__products') }}
+
+),
+
+{%- if is_incremental() %}
+
+touched_products as (
+
+    select product_id from staged_products
+    where _loaded_at > {{ loaded_watermark() }}
+
+),
+{%- endif %}
 
 products as (
 
-    select * from {{ ref('stg_landing__products') }}
+    select * from staged_products
+    {%- if is_incremental() %}
+    where product_id in (select product_id from touched_products)
+    {%- endif %}
 
 ),
 
