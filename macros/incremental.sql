@@ -44,10 +44,15 @@
 {%- endmacro %}
 
 
-{#- The watermark of the model being built: the newest `_loaded_at` among its rows. Rows
-    loaded after it are new. Only used when is_incremental(). -#}
+{#- The watermark of the model being built: the newest `_loaded_at` among its rows; rows
+    loaded after it are new. In a full build every row is new (and the models do not filter
+    on the touched keys at all). -#}
 {% macro loaded_watermark() -%}
+    {%- if is_incremental() -%}
     (select coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }})
+    {%- else -%}
+    cast('1900-01-01' as {{ dbt.type_timestamp() }})
+    {%- endif -%}
 {%- endmacro %}
 
 

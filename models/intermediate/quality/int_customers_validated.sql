@@ -12,21 +12,18 @@ staged_customers as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_customers as (
 
     select customer_id from staged_customers
     where _loaded_at > {{ loaded_watermark() }}
 
 ),
-{%- endif %}
 
 customers as (
 
-    select * from staged_customers
+    select staged_customers.* from staged_customers
     {%- if is_incremental() %}
-    where customer_id in (select customer_id from touched_customers)
+        where staged_customers.customer_id in (select touched_customers.customer_id from touched_customers)
     {%- endif %}
 
 ),

@@ -29,20 +29,17 @@ products as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_order_lines as (
 
     {{ order_lines_touched_since('staged_order_lines', loaded_watermark()) }}
 
 ),
-{%- endif %}
 
 order_lines as (
 
-    select * from staged_order_lines
+    select staged_order_lines.* from staged_order_lines
     {%- if is_incremental() %}
-    where order_line_id in (select order_line_id from touched_order_lines)
+        where staged_order_lines.order_line_id in (select touched_order_lines.order_line_id from touched_order_lines)
     {%- endif %}
 
 ),

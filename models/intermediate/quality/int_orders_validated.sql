@@ -18,20 +18,17 @@ customers as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_orders as (
 
     {{ customer_children_touched_since('staged_orders', 'order_id', loaded_watermark()) }}
 
 ),
-{%- endif %}
 
 orders as (
 
-    select * from staged_orders
+    select staged_orders.* from staged_orders
     {%- if is_incremental() %}
-    where order_id in (select order_id from touched_orders)
+        where staged_orders.order_id in (select touched_orders.order_id from touched_orders)
     {%- endif %}
 
 ),

@@ -11,21 +11,18 @@ staged_products as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_products as (
 
     select product_id from staged_products
     where _loaded_at > {{ loaded_watermark() }}
 
 ),
-{%- endif %}
 
 products as (
 
-    select * from staged_products
+    select staged_products.* from staged_products
     {%- if is_incremental() %}
-    where product_id in (select product_id from touched_products)
+        where staged_products.product_id in (select touched_products.product_id from touched_products)
     {%- endif %}
 
 ),

@@ -17,20 +17,17 @@ customers as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_contracts as (
 
     {{ customer_children_touched_since('staged_contracts', 'contract_id', loaded_watermark()) }}
 
 ),
-{%- endif %}
 
 contracts as (
 
-    select * from staged_contracts
+    select staged_contracts.* from staged_contracts
     {%- if is_incremental() %}
-    where contract_id in (select contract_id from touched_contracts)
+        where staged_contracts.contract_id in (select touched_contracts.contract_id from touched_contracts)
     {%- endif %}
 
 ),

@@ -17,20 +17,17 @@ customers as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_tickets as (
 
     {{ customer_children_touched_since('staged_tickets', 'ticket_id', loaded_watermark()) }}
 
 ),
-{%- endif %}
 
 tickets as (
 
-    select * from staged_tickets
+    select staged_tickets.* from staged_tickets
     {%- if is_incremental() %}
-    where ticket_id in (select ticket_id from touched_tickets)
+        where staged_tickets.ticket_id in (select touched_tickets.ticket_id from touched_tickets)
     {%- endif %}
 
 ),

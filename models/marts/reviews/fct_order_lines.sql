@@ -9,11 +9,13 @@
 -- Belongs in models/marts/finance/ (kept here while the reviews work is reviewed).
 {{ config(
     pre_hook="{% if is_incremental() %}delete from {{ this }} where order_line_id in ("
-        ~ "{{ order_lines_touched_since(ref('int_order_lines_validated'), loaded_watermark()) }}){% endif %}",
+        ~ "{{ order_lines_touched_since(ref('int_order_lines_validated'), loaded_watermark()) }}"
+        ~ "){% endif %}",
     **incremental_by_key('order_line_id')
 ) }}
--- depends_on: {{ ref('int_orders_validated') }}, {{ ref('int_products_validated') }}, {{ ref('int_customers_validated') }}
--- (order_lines_touched_since, incremental runs only)
+-- The parents order_lines_touched_since reads (only in incremental runs, so dbt is told):
+-- depends_on: {{ ref('int_orders_validated') }}, {{ ref('int_products_validated') }}
+-- depends_on: {{ ref('int_customers_validated') }}
 
 with
 
@@ -23,14 +25,22 @@ order_lines as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_order_lines as (
 
     {{ order_lines_touched_since('order_lines', loaded_watermark()) }}
 
 ),
-{%- endif %}
+
+clean_order_lines as (
+
+    select order_lines.* from order_lines
+    where
+        not order_lines.is_quarantined
+        {%- if is_incremental() %}
+            and order_lines.order_line_id in (select touched_order_lines.order_line_id from touched_order_lines)
+        {%- endif %}
+
+),
 
 final as (
 
@@ -50,11 +60,7 @@ final as (
         gross_amount,
         quantity * unit_cost as cogs,
         _loaded_at
-    from order_lines
-    where not is_quarantined
-    {%- if is_incremental() %}
-        and order_line_id in (select order_line_id from touched_order_lines)
-    {%- endif %}
+    from clean_order_lines
 
 )
 

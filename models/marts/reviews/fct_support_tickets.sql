@@ -20,14 +20,22 @@ support_tickets as (
 
 ),
 
-{%- if is_incremental() %}
-
 touched_tickets as (
 
     {{ customer_children_touched_since('support_tickets', 'ticket_id', loaded_watermark()) }}
 
 ),
-{%- endif %}
+
+clean_support_tickets as (
+
+    select support_tickets.* from support_tickets
+    where
+        not support_tickets.is_quarantined
+        {%- if is_incremental() %}
+            and support_tickets.ticket_id in (select touched_tickets.ticket_id from touched_tickets)
+        {%- endif %}
+
+),
 
 final as (
 
@@ -44,11 +52,7 @@ final as (
         is_escalated,
         csat_score,
         _loaded_at
-    from support_tickets
-    where not is_quarantined
-    {%- if is_incremental() %}
-        and ticket_id in (select ticket_id from touched_tickets)
-    {%- endif %}
+    from clean_support_tickets
 
 )
 
