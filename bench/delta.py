@@ -5,8 +5,8 @@ given new ids and new dates, written as new landing files next to the old ones
 (`<entity>/<entity>_delta-<tag>.csv`), so `segmentation load` picks up only them:
 
 - half are new: dated 1 to 7 days after the latest order date of the landing data;
-- half arrive late: dated 1 to 28 days before it (inside `fact_lookback_days` and the
-  rolling window), the case an incremental model must not miss.
+- half arrive late: dated 1 to 28 days before it (inside the rolling window), the case
+  an incremental model must not miss.
 
 Which rows are copied and where they land is a hash of their id: the same landing data gives
 the same delta. Customers and products are existing ones, so every new row is clean.

@@ -1,6 +1,7 @@
 -- Lifetime order revenue and COGS in customer_lifetime_profitability equal the clean
 -- completed order lines ordered up to the review date, computed here from the validated
--- models (not from int_order_lines_priced). Returns a row when either differs by more than
+-- models (not from int_order_lines_priced): a clean validated line carries its (clean) order's
+-- status and date and its product's unit cost. Returns a row when either differs by more than
 -- rounding: a cent or 1e-9 of the total, whichever is larger (macro amounts_differ).
 with
 
@@ -16,18 +17,6 @@ order_lines as (
 
 ),
 
-orders as (
-
-    select * from {{ ref('int_orders_validated') }}
-
-),
-
-products as (
-
-    select * from {{ ref('int_products_validated') }}
-
-),
-
 lifetime as (
 
     select * from {{ ref('customer_lifetime_profitability') }}
@@ -38,18 +27,12 @@ source_totals as (
 
     select
         coalesce(sum(order_lines.quantity * order_lines.unit_price - order_lines.discount_amount), 0) as order_revenue,
-        coalesce(sum(order_lines.quantity * products.unit_cost), 0) as cogs
+        coalesce(sum(order_lines.quantity * order_lines.unit_cost), 0) as cogs
     from order_lines
-    inner join orders
-        on order_lines.order_id = orders.order_id
-        and not orders.is_quarantined
-    inner join products
-        on order_lines.product_id = products.product_id
-        and not products.is_quarantined
     cross join review_parameters
     where not order_lines.is_quarantined
-        and orders.order_status = 'completed'
-        and orders.ordered_date <= review_parameters.review_date
+        and order_lines.order_status = 'completed'
+        and order_lines.ordered_date <= review_parameters.review_date
 
 ),
 

@@ -1,10 +1,30 @@
 -- Every staged customer row with the reasons it is quarantined (null: clean).
 -- The last loaded version of a customer_id wins; earlier versions are duplicates.
+-- Incremental (macros/incremental.sql): a refresh recomputes every row of the customers
+-- that new loads touched.
+{{ config(**incremental_by_key('customer_id')) }}
+
 with
+
+staged_customers as (
+
+    select * from {{ ref('stg_landing__customers') }}
+
+),
+
+touched_customers as (
+
+    select customer_id from staged_customers
+    where _loaded_at > {{ loaded_watermark() }}
+
+),
 
 customers as (
 
-    select * from {{ ref('stg_landing__customers') }}
+    select staged_customers.* from staged_customers
+    {%- if is_incremental() %}
+        where staged_customers.customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
 ),
 

@@ -1,8 +1,12 @@
 -- Every staged order row with the reasons it is quarantined (null: clean).
 -- An order is only clean when its customer is known and clean.
+-- Incremental (macros/incremental.sql): a refresh recomputes every row of the orders
+-- that new loads touched: a new row of the order, or of a customer it names.
+{{ config(**incremental_by_key('order_id')) }}
+
 with
 
-orders as (
+staged_orders as (
 
     select * from {{ ref('stg_landing__orders') }}
 
@@ -11,6 +15,21 @@ orders as (
 customers as (
 
     select * from {{ ref('int_customers_validated') }}
+
+),
+
+touched_orders as (
+
+    {{ customer_children_touched_since('staged_orders', 'order_id', loaded_watermark()) }}
+
+),
+
+orders as (
+
+    select staged_orders.* from staged_orders
+    {%- if is_incremental() %}
+        where staged_orders.order_id in (select touched_orders.order_id from touched_orders)
+    {%- endif %}
 
 ),
 

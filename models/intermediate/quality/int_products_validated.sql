@@ -1,9 +1,29 @@
 -- Every staged product row with the reasons it is quarantined (null: clean).
+-- Incremental (macros/incremental.sql): a refresh recomputes every row of the products
+-- that new loads touched.
+{{ config(**incremental_by_key('product_id')) }}
+
 with
+
+staged_products as (
+
+    select * from {{ ref('stg_landing__products') }}
+
+),
+
+touched_products as (
+
+    select product_id from staged_products
+    where _loaded_at > {{ loaded_watermark() }}
+
+),
 
 products as (
 
-    select * from {{ ref('stg_landing__products') }}
+    select staged_products.* from staged_products
+    {%- if is_incremental() %}
+        where staged_products.product_id in (select touched_products.product_id from touched_products)
+    {%- endif %}
 
 ),
 

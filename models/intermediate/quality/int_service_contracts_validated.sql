@@ -1,7 +1,11 @@
 -- Every staged service contract with the reasons it is quarantined (null: clean).
+-- Incremental (macros/incremental.sql): a refresh recomputes every row of the contracts
+-- that new loads touched: a new row of the contract, or of a customer it names.
+{{ config(**incremental_by_key('contract_id')) }}
+
 with
 
-contracts as (
+staged_contracts as (
 
     select * from {{ ref('stg_landing__service_contracts') }}
 
@@ -10,6 +14,21 @@ contracts as (
 customers as (
 
     select * from {{ ref('int_customers_validated') }}
+
+),
+
+touched_contracts as (
+
+    {{ customer_children_touched_since('staged_contracts', 'contract_id', loaded_watermark()) }}
+
+),
+
+contracts as (
+
+    select staged_contracts.* from staged_contracts
+    {%- if is_incremental() %}
+        where staged_contracts.contract_id in (select touched_contracts.contract_id from touched_contracts)
+    {%- endif %}
 
 ),
 

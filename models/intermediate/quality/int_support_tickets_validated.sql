@@ -1,7 +1,11 @@
 -- Every staged support ticket with the reasons it is quarantined (null: clean).
+-- Incremental (macros/incremental.sql): a refresh recomputes every row of the tickets
+-- that new loads touched: a new row of the ticket, or of a customer it names.
+{{ config(**incremental_by_key('ticket_id')) }}
+
 with
 
-tickets as (
+staged_tickets as (
 
     select * from {{ ref('stg_landing__support_tickets') }}
 
@@ -10,6 +14,21 @@ tickets as (
 customers as (
 
     select * from {{ ref('int_customers_validated') }}
+
+),
+
+touched_tickets as (
+
+    {{ customer_children_touched_since('staged_tickets', 'ticket_id', loaded_watermark()) }}
+
+),
+
+tickets as (
+
+    select staged_tickets.* from staged_tickets
+    {%- if is_incremental() %}
+        where staged_tickets.ticket_id in (select touched_tickets.ticket_id from touched_tickets)
+    {%- endif %}
 
 ),
 

@@ -1,19 +1,21 @@
 -- Every clean order line of a clean order, one row per order_line_id, with its order,
 -- product category and cost of goods; all dates (no review-date cut: reviews filter).
--- Incremental: each run reprocesses the orders dated from var fact_lookback_days before
--- the latest order date already in the table, so late-arriving lines of that window are
--- picked up (delete+insert on order_line_id on DuckDB / Postgres, merge elsewhere; on Spark without
--- Delta a full rebuild every run: Parquet tables have no merge).
--- Limits: a line arriving later than the lookback window, or an old line quarantined
--- afterwards, needs `--full-refresh`.
+-- int_order_lines_validated already carries the order's and the product's columns, so
+-- this is a filter of it, not a join.
+-- Incremental (macros/incremental.sql): a refresh replaces the lines that loads after the
+-- newest _loaded_at of this table touched (a new row of the line, its order, the order's
+-- customer or its product), however old their dates. The pre-hook first deletes those lines,
+-- so a line quarantined since (e.g. its order re-sent with a bad status) disappears.
 -- Belongs in models/marts/finance/ (kept here while the reviews work is reviewed).
-{%- set lookback_days = var('fact_lookback_days', 14) | int %}
 {{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy=('delete+insert' if target.type in ['duckdb', 'postgres'] else 'merge'),
-    unique_key='order_line_id',
-    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where order_line_id in ("
+        ~ "{{ order_lines_touched_since(ref('int_order_lines_validated'), loaded_watermark()) }}"
+        ~ "){% endif %}",
+    **incremental_by_key('order_line_id')
 ) }}
+-- The parents order_lines_touched_since reads (only in incremental runs, so dbt is told):
+-- depends_on: {{ ref('int_orders_validated') }}, {{ ref('int_products_validated') }}
+-- depends_on: {{ ref('int_customers_validated') }}
 
 with
 
@@ -23,62 +25,42 @@ order_lines as (
 
 ),
 
-orders as (
+touched_order_lines as (
 
-    select * from {{ ref('int_orders_validated') }}
-
-),
-
-products as (
-
-    select * from {{ ref('int_products_validated') }}
+    {{ order_lines_touched_since('order_lines', loaded_watermark()) }}
 
 ),
 
-clean_orders as (
+clean_order_lines as (
 
-    select
-        order_id,
-        customer_id,
-        ordered_date,
-        order_status,
-        sales_channel,
-        is_expedited
-    from orders
-    where not is_quarantined
-    {%- if is_incremental() %}
-        and ordered_date >= (
-            select cast({{ dbt.dateadd('day', -lookback_days, 'max(ordered_date)') }} as date)
-            from {{ this }}
-        )
-    {%- endif %}
+    select order_lines.* from order_lines
+    where
+        not order_lines.is_quarantined
+        {%- if is_incremental() %}
+            and order_lines.order_line_id in (select touched_order_lines.order_line_id from touched_order_lines)
+        {%- endif %}
 
 ),
 
 final as (
 
     select
-        order_lines.order_line_id,
-        order_lines.order_id,
-        clean_orders.customer_id,
-        order_lines.product_id,
-        products.product_category,
-        clean_orders.ordered_date,
-        clean_orders.order_status,
-        clean_orders.sales_channel,
-        clean_orders.is_expedited,
-        order_lines.quantity,
-        order_lines.unit_price,
-        order_lines.discount_amount,
-        order_lines.gross_amount,
-        order_lines.quantity * products.unit_cost as cogs
-    from order_lines
-    inner join clean_orders
-        on order_lines.order_id = clean_orders.order_id
-    inner join products
-        on order_lines.product_id = products.product_id
-    where not order_lines.is_quarantined
-        and not products.is_quarantined
+        order_line_id,
+        order_id,
+        customer_id,
+        product_id,
+        product_category,
+        ordered_date,
+        order_status,
+        sales_channel,
+        is_expedited,
+        quantity,
+        unit_price,
+        discount_amount,
+        gross_amount,
+        quantity * unit_cost as cogs,
+        _loaded_at
+    from clean_order_lines
 
 )
 

@@ -1,24 +1,39 @@
 -- Every clean support ticket, one row per ticket_id; all dates (no review-date cut).
--- Incremental: each run reprocesses the tickets opened from var fact_lookback_days before
--- the latest opened date already in the table, so late-arriving tickets of that window
--- are picked up (delete+insert on ticket_id on DuckDB / Postgres, merge elsewhere; on Spark without
--- Delta a full rebuild every run: Parquet tables have no merge).
--- Limits: a ticket arriving later than the lookback window, or an old ticket updated or
--- quarantined afterwards, needs `--full-refresh`.
+-- Incremental (macros/incremental.sql): a refresh replaces the tickets that loads after the
+-- newest _loaded_at of this table touched (a new row of the ticket or of its customer),
+-- however old their dates. The pre-hook first deletes those tickets, so a ticket
+-- quarantined since disappears.
 -- Belongs in models/marts/finance/ (kept here while the reviews work is reviewed).
-{%- set lookback_days = var('fact_lookback_days', 14) | int %}
 {{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy=('delete+insert' if target.type in ['duckdb', 'postgres'] else 'merge'),
-    unique_key='ticket_id',
-    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where ticket_id in ("
+        ~ "{{ customer_children_touched_since(ref('int_support_tickets_validated'), 'ticket_id', loaded_watermark()) }}"
+        ~ "){% endif %}",
+    **incremental_by_key('ticket_id')
 ) }}
+-- depends_on: {{ ref('int_customers_validated') }} (customer_children_touched_since, incremental runs only)
 
 with
 
 support_tickets as (
 
     select * from {{ ref('int_support_tickets_validated') }}
+
+),
+
+touched_tickets as (
+
+    {{ customer_children_touched_since('support_tickets', 'ticket_id', loaded_watermark()) }}
+
+),
+
+clean_support_tickets as (
+
+    select support_tickets.* from support_tickets
+    where
+        not support_tickets.is_quarantined
+        {%- if is_incremental() %}
+            and support_tickets.ticket_id in (select touched_tickets.ticket_id from touched_tickets)
+        {%- endif %}
 
 ),
 
@@ -35,15 +50,9 @@ final as (
         priority,
         handle_minutes,
         is_escalated,
-        csat_score
-    from support_tickets
-    where not is_quarantined
-    {%- if is_incremental() %}
-        and opened_date >= (
-            select cast({{ dbt.dateadd('day', -lookback_days, 'max(opened_date)') }} as date)
-            from {{ this }}
-        )
-    {%- endif %}
+        csat_score,
+        _loaded_at
+    from clean_support_tickets
 
 )
 
