@@ -3,6 +3,12 @@
 -- period's end has a row for it, with zeros when nothing happened; a customer with dated
 -- facts in a period before signing up gets a row too, so no amount is ever dropped.
 -- The marts customer_profitability and customer_lifetime_profitability read this model.
+-- How: every dated fact is first summed per customer and day (order facts come so from
+-- int_customer_order_days_aggregated), then joined on the day to the periods holding it
+-- (period_days: one row per period and day, so an equality join instead of a range join
+-- of every fact against the periods), then summed per customer and period in one pass.
+{%- set max_period_days = 40000 %}
+
 with
 
 review_parameters as (
@@ -23,21 +29,15 @@ customers as (
 
 ),
 
-orders as (
+order_days as (
 
-    select * from {{ ref('int_orders_validated') }}
+    select * from {{ ref('int_customer_order_days_aggregated') }}
 
 ),
 
 support_tickets as (
 
     select * from {{ ref('int_support_tickets_validated') }}
-
-),
-
-order_lines as (
-
-    select * from {{ ref('int_order_lines_priced') }}
 
 ),
 
@@ -59,6 +59,25 @@ acquisition_costs as (
 
 ),
 
+day_numbers as (
+
+    {{ dbt.generate_series(max_period_days) }}
+
+),
+
+period_days as (
+
+    select
+        periods.period_type,
+        periods.period_label,
+        cast({{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'periods.period_start') }} as date) as fact_date
+    from periods
+    cross join day_numbers
+    where day_numbers.generated_number - 1
+        <= {{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }}
+
+),
+
 known_customers as (
 
     select
@@ -71,24 +90,9 @@ known_customers as (
 
 ),
 
-clean_orders as (
-
-    select
-        orders.order_id,
-        orders.customer_id,
-        orders.ordered_date,
-        orders.order_status
-    from orders
-    cross join review_parameters
-    where not orders.is_quarantined
-        and orders.ordered_date <= review_parameters.review_date
-
-),
-
 clean_tickets as (
 
     select
-        support_tickets.ticket_id,
         support_tickets.customer_id,
         support_tickets.opened_date
     from support_tickets
@@ -98,82 +102,143 @@ clean_tickets as (
 
 ),
 
-order_line_totals as (
+ticket_days as (
 
     select
-        order_lines.customer_id,
-        periods.period_type,
-        periods.period_label,
-        sum(order_lines.net_revenue) as order_revenue,
-        sum(order_lines.cogs) as cogs
-    from order_lines
-    inner join periods
-        on order_lines.ordered_date >= periods.period_start
-        and order_lines.ordered_date <= periods.period_end
-    group by
-        order_lines.customer_id,
-        periods.period_type,
-        periods.period_label
-
-),
-
-order_counts as (
-
-    select
-        clean_orders.customer_id,
-        periods.period_type,
-        periods.period_label,
-        count(*) as orders,
-        sum(case when clean_orders.order_status = 'completed' then 1 else 0 end) as completed_orders
-    from clean_orders
-    inner join periods
-        on clean_orders.ordered_date >= periods.period_start
-        and clean_orders.ordered_date <= periods.period_end
-    group by
-        clean_orders.customer_id,
-        periods.period_type,
-        periods.period_label
-
-),
-
-ticket_counts as (
-
-    select
-        clean_tickets.customer_id,
-        periods.period_type,
-        periods.period_label,
+        customer_id,
+        opened_date as fact_date,
         count(*) as tickets
     from clean_tickets
-    inner join periods
-        on clean_tickets.opened_date >= periods.period_start
-        and clean_tickets.opened_date <= periods.period_end
     group by
-        clean_tickets.customer_id,
-        periods.period_type,
-        periods.period_label
+        customer_id,
+        opened_date
 
 ),
 
-activity_totals as (
+activity_days as (
 
     select
-        activities.customer_id,
-        periods.period_type,
-        periods.period_label,
-        sum(case when activities.activity = 'support_minutes' then activities.cost else 0 end) as cost_to_serve_support,
-        sum(case when activities.activity = 'escalation' then activities.cost else 0 end) as cost_to_serve_escalations,
-        sum(case when activities.activity = 'return' then activities.cost else 0 end) as cost_to_serve_returns,
-        sum(case when activities.activity = 'expedited_order' then activities.cost else 0 end) as cost_to_serve_expedited,
-        sum(case when activities.activity = 'account_management' then activities.cost else 0 end) as cost_to_serve_account_management,
-        sum(activities.cost) as cost_to_serve
+        customer_id,
+        activity_date as fact_date,
+        sum(case when activity = 'support_minutes' then cost else 0 end) as cost_to_serve_support,
+        sum(case when activity = 'escalation' then cost else 0 end) as cost_to_serve_escalations,
+        sum(case when activity = 'return' then cost else 0 end) as cost_to_serve_returns,
+        sum(case when activity = 'expedited_order' then cost else 0 end) as cost_to_serve_expedited,
+        sum(case when activity = 'account_management' then cost else 0 end) as cost_to_serve_account_management,
+        sum(cost) as cost_to_serve
     from activities
-    inner join periods
-        on activities.activity_date >= periods.period_start
-        and activities.activity_date <= periods.period_end
     group by
-        activities.customer_id,
-        periods.period_type,
-        periods.period_label
+        customer_id,
+        activity_date
+
+),
+
+-- Every dated fact of a customer and day, one source per row (nulls for the others'
+-- measures). Only days of a period (on or before the review date) join below.
+day_facts as (
+
+    select
+        customer_id,
+        ordered_date as fact_date,
+        order_revenue,
+        cogs,
+        orders,
+        completed_orders,
+        cast(null as {{ dbt.type_bigint() }}) as tickets,
+        cast(null as {{ type_double() }}) as cost_to_serve_support,
+        cast(null as {{ type_double() }}) as cost_to_serve_escalations,
+        cast(null as {{ type_double() }}) as cost_to_serve_returns,
+        cast(null as {{ type_double() }}) as cost_to_serve_expedited,
+        cast(null as {{ type_double() }}) as cost_to_serve_account_management,
+        cast(null as {{ type_double() }}) as cost_to_serve,
+        cast(null as {{ dbt.type_numeric() }}) as acquisition_cost
+    from order_days
+
+    union all
+
+    select
+        customer_id,
+        fact_date,
+        null,
+        null,
+        null,
+        null,
+        tickets,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null
+    from ticket_days
+
+    union all
+
+    select
+        customer_id,
+        fact_date,
+        null,
+        null,
+        null,
+        null,
+        null,
+        cost_to_serve_support,
+        cost_to_serve_escalations,
+        cost_to_serve_returns,
+        cost_to_serve_expedited,
+        cost_to_serve_account_management,
+        cost_to_serve,
+        null
+    from activity_days
+
+    union all
+
+    select
+        customer_id,
+        acquisition_date,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        acquisition_cost
+    from acquisition_costs
+
+),
+
+fact_totals as (
+
+    select
+        day_facts.customer_id,
+        period_days.period_type,
+        period_days.period_label,
+        sum(day_facts.order_revenue) as order_revenue,
+        cast(null as {{ dbt.type_numeric() }}) as contract_revenue,
+        sum(day_facts.cogs) as cogs,
+        sum(day_facts.cost_to_serve_support) as cost_to_serve_support,
+        sum(day_facts.cost_to_serve_escalations) as cost_to_serve_escalations,
+        sum(day_facts.cost_to_serve_returns) as cost_to_serve_returns,
+        sum(day_facts.cost_to_serve_expedited) as cost_to_serve_expedited,
+        sum(day_facts.cost_to_serve_account_management) as cost_to_serve_account_management,
+        sum(day_facts.cost_to_serve) as cost_to_serve,
+        sum(day_facts.acquisition_cost) as acquisition_cost,
+        sum(day_facts.orders) as orders,
+        sum(day_facts.completed_orders) as completed_orders,
+        sum(day_facts.tickets) as tickets
+    from day_facts
+    inner join period_days
+        on day_facts.fact_date = period_days.fact_date
+    group by
+        day_facts.customer_id,
+        period_days.period_type,
+        period_days.period_label
 
 ),
 
@@ -192,24 +257,6 @@ contract_totals as (
 
 ),
 
-acquisition_totals as (
-
-    select
-        acquisition_costs.customer_id,
-        periods.period_type,
-        periods.period_label,
-        sum(acquisition_costs.acquisition_cost) as acquisition_cost
-    from acquisition_costs
-    inner join periods
-        on acquisition_costs.acquisition_date >= periods.period_start
-        and acquisition_costs.acquisition_date <= periods.period_end
-    group by
-        acquisition_costs.customer_id,
-        periods.period_type,
-        periods.period_label
-
-),
-
 signed_up_customer_periods as (
 
     select
@@ -222,21 +269,76 @@ signed_up_customer_periods as (
 
 ),
 
+-- The customer's row of a period: any fact in it, a contract covering it, or signed up by
+-- its end (each source is one row per customer and period; no source is summed twice).
 customer_periods as (
 
-    select customer_id, period_type, period_label from signed_up_customer_periods
-    union
-    select customer_id, period_type, period_label from order_line_totals
-    union
-    select customer_id, period_type, period_label from order_counts
-    union
-    select customer_id, period_type, period_label from ticket_counts
-    union
-    select customer_id, period_type, period_label from activity_totals
-    union
-    select customer_id, period_type, period_label from contract_totals
-    union
-    select customer_id, period_type, period_label from acquisition_totals
+    select
+        customer_id,
+        period_type,
+        period_label,
+        max(order_revenue) as order_revenue,
+        max(contract_revenue) as contract_revenue,
+        max(cogs) as cogs,
+        max(cost_to_serve_support) as cost_to_serve_support,
+        max(cost_to_serve_escalations) as cost_to_serve_escalations,
+        max(cost_to_serve_returns) as cost_to_serve_returns,
+        max(cost_to_serve_expedited) as cost_to_serve_expedited,
+        max(cost_to_serve_account_management) as cost_to_serve_account_management,
+        max(cost_to_serve) as cost_to_serve,
+        max(acquisition_cost) as acquisition_cost,
+        max(orders) as orders,
+        max(completed_orders) as completed_orders,
+        max(tickets) as tickets
+    from (
+        select * from fact_totals
+
+        union all
+
+        select
+            customer_id,
+            period_type,
+            period_label,
+            null,
+            contract_revenue,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null
+        from contract_totals
+
+        union all
+
+        select
+            customer_id,
+            period_type,
+            period_label,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null
+        from signed_up_customer_periods
+    ) as period_sources
+    group by
+        customer_id,
+        period_type,
+        period_label
 
 ),
 
@@ -251,47 +353,23 @@ joined as (
         periods.period_start,
         periods.period_end,
         periods.review_date,
-        cast(coalesce(order_line_totals.order_revenue, 0) as {{ dbt.type_numeric() }}) as order_revenue,
-        cast(coalesce(contract_totals.contract_revenue, 0) as {{ dbt.type_numeric() }}) as contract_revenue,
-        cast(coalesce(order_line_totals.cogs, 0) as {{ dbt.type_numeric() }}) as cogs,
-        cast(coalesce(activity_totals.cost_to_serve_support, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_support,
-        cast(coalesce(activity_totals.cost_to_serve_escalations, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_escalations,
-        cast(coalesce(activity_totals.cost_to_serve_returns, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_returns,
-        cast(coalesce(activity_totals.cost_to_serve_expedited, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_expedited,
-        cast(coalesce(activity_totals.cost_to_serve_account_management, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_account_management,
-        cast(coalesce(activity_totals.cost_to_serve, 0) as {{ dbt.type_numeric() }}) as cost_to_serve,
-        cast(coalesce(acquisition_totals.acquisition_cost, 0) as {{ dbt.type_numeric() }}) as acquisition_cost,
-        coalesce(order_counts.orders, 0) as orders,
-        coalesce(order_counts.completed_orders, 0) as completed_orders,
-        coalesce(ticket_counts.tickets, 0) as tickets
+        cast(coalesce(customer_periods.order_revenue, 0) as {{ dbt.type_numeric() }}) as order_revenue,
+        cast(coalesce(customer_periods.contract_revenue, 0) as {{ dbt.type_numeric() }}) as contract_revenue,
+        cast(coalesce(customer_periods.cogs, 0) as {{ dbt.type_numeric() }}) as cogs,
+        cast(coalesce(customer_periods.cost_to_serve_support, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_support,
+        cast(coalesce(customer_periods.cost_to_serve_escalations, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_escalations,
+        cast(coalesce(customer_periods.cost_to_serve_returns, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_returns,
+        cast(coalesce(customer_periods.cost_to_serve_expedited, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_expedited,
+        cast(coalesce(customer_periods.cost_to_serve_account_management, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_account_management,
+        cast(coalesce(customer_periods.cost_to_serve, 0) as {{ dbt.type_numeric() }}) as cost_to_serve,
+        cast(coalesce(customer_periods.acquisition_cost, 0) as {{ dbt.type_numeric() }}) as acquisition_cost,
+        cast(coalesce(customer_periods.orders, 0) as {{ dbt.type_bigint() }}) as orders,
+        coalesce(customer_periods.completed_orders, 0) as completed_orders,
+        cast(coalesce(customer_periods.tickets, 0) as {{ dbt.type_bigint() }}) as tickets
     from customer_periods
     inner join periods
         on customer_periods.period_type = periods.period_type
         and customer_periods.period_label = periods.period_label
-    left join order_line_totals
-        on customer_periods.customer_id = order_line_totals.customer_id
-        and customer_periods.period_type = order_line_totals.period_type
-        and customer_periods.period_label = order_line_totals.period_label
-    left join order_counts
-        on customer_periods.customer_id = order_counts.customer_id
-        and customer_periods.period_type = order_counts.period_type
-        and customer_periods.period_label = order_counts.period_label
-    left join ticket_counts
-        on customer_periods.customer_id = ticket_counts.customer_id
-        and customer_periods.period_type = ticket_counts.period_type
-        and customer_periods.period_label = ticket_counts.period_label
-    left join activity_totals
-        on customer_periods.customer_id = activity_totals.customer_id
-        and customer_periods.period_type = activity_totals.period_type
-        and customer_periods.period_label = activity_totals.period_label
-    left join contract_totals
-        on customer_periods.customer_id = contract_totals.customer_id
-        and customer_periods.period_type = contract_totals.period_type
-        and customer_periods.period_label = contract_totals.period_label
-    left join acquisition_totals
-        on customer_periods.customer_id = acquisition_totals.customer_id
-        and customer_periods.period_type = acquisition_totals.period_type
-        and customer_periods.period_label = acquisition_totals.period_label
 
 ),
 
