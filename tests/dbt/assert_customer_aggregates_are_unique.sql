@@ -10,7 +10,7 @@ order_days as (
 
 category_days as (
 
-    select * from {{ ref('int_segment_customer_category_days_aggregated') }}
+    select * from {{ ref('int_customer_category_days_aggregated') }}
 
 ),
 
@@ -33,7 +33,7 @@ order_day_keys as (
 category_day_keys as (
 
     select
-        'int_segment_customer_category_days_aggregated' as model_name,
+        'int_customer_category_days_aggregated' as model_name,
         customer_id,
         ordered_date,
         product_category,

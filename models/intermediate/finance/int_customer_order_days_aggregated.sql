@@ -2,9 +2,10 @@
 -- models filter), so that nothing downstream rescans or prices the order lines: the
 -- profitability periods, purchase days and RFM summary are computed from these rows.
 --   orders / completed_orders   clean orders (with or without clean lines)
---   order_lines / completed_order_lines   clean lines of clean orders with a clean product
---   order_revenue / cogs        of the completed orders' lines (returns and cancellations
---                               earn nothing), exact decimals
+--   completed_order_lines       clean lines of the completed orders with a clean product
+--                               (a day with one is a purchase day)
+--   order_revenue / cogs        of those lines (returns and cancellations earn nothing),
+--                               exact decimals, summed from int_customer_category_days_aggregated
 -- Incremental (macros/incremental/customer_aggregates.sql): a run re-aggregates every
 -- customer with an order, line, product or customer row loaded after loaded_through, the
 -- latest _loaded_at the table has seen (late-arriving rows and quarantine changes included);
@@ -43,6 +44,12 @@ products as (
 
 ),
 
+category_days as (
+
+    select * from {{ ref('int_customer_category_days_aggregated') }}
+
+),
+
 watermark as (
 
     select max(_loaded_at) as loaded_through
@@ -69,7 +76,6 @@ touched_customers as (
 clean_orders as (
 
     select
-        order_id,
         customer_id,
         ordered_date,
         order_status
@@ -81,81 +87,52 @@ clean_orders as (
 
 ),
 
-clean_products as (
+order_counts as (
 
     select
-        product_id,
-        unit_cost
-    from products
-    where not is_quarantined
+        customer_id,
+        ordered_date,
+        count(*) as orders,
+        sum(case when order_status = 'completed' then 1 else 0 end) as completed_orders
+    from clean_orders
+    group by
+        customer_id,
+        ordered_date
 
 ),
 
-clean_lines as (
+line_totals as (
 
     select
-        order_id,
-        product_id,
-        quantity,
-        unit_price,
-        discount_amount
-    from order_lines
-    where not is_quarantined
-
-),
-
-priced_lines as (
-
-    select
-        clean_orders.order_id,
-        clean_orders.order_status = 'completed' as is_revenue_earning,
-        case
-            when clean_orders.order_status = 'completed'
-                then clean_lines.quantity * clean_lines.unit_price - clean_lines.discount_amount
-            else 0
-        end as net_revenue,
-        case
-            when clean_orders.order_status = 'completed' then clean_lines.quantity * clean_products.unit_cost
-            else 0
-        end as cogs
-    from clean_lines
-    inner join clean_orders
-        on clean_lines.order_id = clean_orders.order_id
-    inner join clean_products
-        on clean_lines.product_id = clean_products.product_id
-
-),
-
-order_totals as (
-
-    select
-        order_id,
-        count(*) as order_lines,
-        sum(case when is_revenue_earning then 1 else 0 end) as completed_order_lines,
+        customer_id,
+        ordered_date,
+        sum(order_lines) as completed_order_lines,
         sum(net_revenue) as order_revenue,
         sum(cogs) as cogs
-    from priced_lines
-    group by order_id
+    from category_days
+    {%- if is_incremental() %}
+    where customer_id in (select customer_id from touched_customers)
+    {%- endif %}
+    group by
+        customer_id,
+        ordered_date
 
 ),
 
 order_days as (
 
     select
-        clean_orders.customer_id,
-        clean_orders.ordered_date,
-        count(*) as orders,
-        sum(case when clean_orders.order_status = 'completed' then 1 else 0 end) as completed_orders,
-        coalesce(sum(order_totals.order_lines), 0) as order_lines,
-        coalesce(sum(order_totals.completed_order_lines), 0) as completed_order_lines,
-        coalesce(sum(order_totals.order_revenue), 0) as order_revenue,
-        coalesce(sum(order_totals.cogs), 0) as cogs
-    from clean_orders
-    left join order_totals
-        on clean_orders.order_id = order_totals.order_id
-    group by
-        clean_orders.customer_id,
-        clean_orders.ordered_date
+        order_counts.customer_id,
+        order_counts.ordered_date,
+        order_counts.orders,
+        order_counts.completed_orders,
+        coalesce(line_totals.completed_order_lines, 0) as completed_order_lines,
+        coalesce(line_totals.order_revenue, 0) as order_revenue,
+        coalesce(line_totals.cogs, 0) as cogs
+    from order_counts
+    left join line_totals
+        on order_counts.customer_id = line_totals.customer_id
+        and order_counts.ordered_date = line_totals.ordered_date
 
 ),
 
@@ -169,7 +146,6 @@ emptied_customers as (
         cast(null as date) as ordered_date,
         0 as orders,
         0 as completed_orders,
-        0 as order_lines,
         0 as completed_order_lines,
         0 as order_revenue,
         0 as cogs
@@ -200,7 +176,6 @@ final as (
         order_days_and_emptied.ordered_date,
         cast(order_days_and_emptied.orders as {{ dbt.type_bigint() }}) as orders,
         cast(order_days_and_emptied.completed_orders as {{ dbt.type_bigint() }}) as completed_orders,
-        cast(order_days_and_emptied.order_lines as {{ dbt.type_bigint() }}) as order_lines,
         cast(order_days_and_emptied.completed_order_lines as {{ dbt.type_bigint() }}) as completed_order_lines,
         cast(order_days_and_emptied.order_revenue as {{ dbt.type_numeric() }}) as order_revenue,
         cast(order_days_and_emptied.cogs as {{ dbt.type_numeric() }}) as cogs,

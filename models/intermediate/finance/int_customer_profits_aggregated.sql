@@ -3,10 +3,12 @@
 -- period's end has a row for it, with zeros when nothing happened; a customer with dated
 -- facts in a period before signing up gets a row too, so no amount is ever dropped.
 -- The marts customer_profitability and customer_lifetime_profitability read this model.
--- How: every dated fact is first summed per customer and day (order facts come so from
--- int_customer_order_days_aggregated), then joined on the day to the periods holding it
--- (period_days: one row per period and day, so an equality join instead of a range join
--- of every fact against the periods), then summed per customer and period in one pass.
+-- How: every dated fact is joined on its date to the day's fiscal year and rolling-window
+-- label (day_segments: one row per day, an equality join instead of a range join of every
+-- fact against the periods) and summed once per customer, fiscal year and in/out of the
+-- rolling window (order facts arrive already summed per day from
+-- int_customer_order_days_aggregated); fiscal years, the rolling window and lifetime are
+-- sums of those few rows per customer.
 {%- set max_period_days = 40000 %}
 
 with
@@ -78,6 +80,54 @@ period_days as (
 
 ),
 
+-- Each day of the history once, with the fiscal year and the rolling window holding it (if
+-- any); every day is in lifetime.
+day_labels as (
+
+    select
+        fact_date,
+        max(case when period_type = 'fiscal_year' then period_label end) as fiscal_year_label,
+        max(case when period_type not in ('fiscal_year', 'lifetime') then period_type end) as rolling_period_type,
+        max(case when period_type not in ('fiscal_year', 'lifetime') then period_label end) as rolling_period_label,
+        max(case when period_type = 'lifetime' then period_label end) as lifetime_label
+    from period_days
+    group by fact_date
+
+),
+
+-- The few distinct combinations (a fiscal year, in or out of the rolling window), numbered
+-- so that facts are summed by customer and a small integer.
+segments as (
+
+    select
+        fiscal_year_label,
+        rolling_period_type,
+        rolling_period_label,
+        lifetime_label,
+        row_number() over (order by fiscal_year_label, rolling_period_label) as segment_id
+    from (
+        select distinct
+            fiscal_year_label,
+            rolling_period_type,
+            rolling_period_label,
+            lifetime_label
+        from day_labels
+    ) as distinct_segments
+
+),
+
+day_segments as (
+
+    select
+        day_labels.fact_date,
+        segments.segment_id
+    from day_labels
+    inner join segments
+        on day_labels.fiscal_year_label = segments.fiscal_year_label
+        and coalesce(day_labels.rolling_period_label, '') = coalesce(segments.rolling_period_label, '')
+
+),
+
 known_customers as (
 
     select
@@ -102,39 +152,7 @@ clean_tickets as (
 
 ),
 
-ticket_days as (
-
-    select
-        customer_id,
-        opened_date as fact_date,
-        count(*) as tickets
-    from clean_tickets
-    group by
-        customer_id,
-        opened_date
-
-),
-
-activity_days as (
-
-    select
-        customer_id,
-        activity_date as fact_date,
-        sum(case when activity = 'support_minutes' then cost else 0 end) as cost_to_serve_support,
-        sum(case when activity = 'escalation' then cost else 0 end) as cost_to_serve_escalations,
-        sum(case when activity = 'return' then cost else 0 end) as cost_to_serve_returns,
-        sum(case when activity = 'expedited_order' then cost else 0 end) as cost_to_serve_expedited,
-        sum(case when activity = 'account_management' then cost else 0 end) as cost_to_serve_account_management,
-        sum(cost) as cost_to_serve
-    from activities
-    group by
-        customer_id,
-        activity_date
-
-),
-
--- Every dated fact of a customer and day, one source per row (nulls for the others'
--- measures). Only days of a period (on or before the review date) join below.
+-- Every dated fact, one source per row (nulls for the other sources' measures).
 day_facts as (
 
     select
@@ -158,12 +176,12 @@ day_facts as (
 
     select
         customer_id,
-        fact_date,
+        opened_date,
         null,
         null,
         null,
         null,
-        tickets,
+        1,
         null,
         null,
         null,
@@ -171,26 +189,26 @@ day_facts as (
         null,
         null,
         null
-    from ticket_days
+    from clean_tickets
 
     union all
 
     select
         customer_id,
-        fact_date,
+        activity_date,
         null,
         null,
         null,
         null,
         null,
-        cost_to_serve_support,
-        cost_to_serve_escalations,
-        cost_to_serve_returns,
-        cost_to_serve_expedited,
-        cost_to_serve_account_management,
-        cost_to_serve,
+        case when activity = 'support_minutes' then cost else 0 end,
+        case when activity = 'escalation' then cost else 0 end,
+        case when activity = 'return' then cost else 0 end,
+        case when activity = 'expedited_order' then cost else 0 end,
+        case when activity = 'account_management' then cost else 0 end,
+        cost,
         null
-    from activity_days
+    from activities
 
     union all
 
@@ -213,14 +231,14 @@ day_facts as (
 
 ),
 
-fact_totals as (
+-- One row per customer, fiscal year and in/out of the rolling window with facts; only days
+-- of the history (on or before the review date) join.
+segment_totals as (
 
     select
         day_facts.customer_id,
-        period_days.period_type,
-        period_days.period_label,
+        day_segments.segment_id,
         sum(day_facts.order_revenue) as order_revenue,
-        cast(null as {{ dbt.type_numeric() }}) as contract_revenue,
         sum(day_facts.cogs) as cogs,
         sum(day_facts.cost_to_serve_support) as cost_to_serve_support,
         sum(day_facts.cost_to_serve_escalations) as cost_to_serve_escalations,
@@ -233,12 +251,79 @@ fact_totals as (
         sum(day_facts.completed_orders) as completed_orders,
         sum(day_facts.tickets) as tickets
     from day_facts
-    inner join period_days
-        on day_facts.fact_date = period_days.fact_date
+    inner join day_segments
+        on day_facts.fact_date = day_segments.fact_date
     group by
         day_facts.customer_id,
-        period_days.period_type,
-        period_days.period_label
+        day_segments.segment_id
+
+),
+
+labelled_segment_totals as (
+
+    select
+        segment_totals.*,
+        segments.fiscal_year_label,
+        segments.rolling_period_type,
+        segments.rolling_period_label,
+        segments.lifetime_label
+    from segment_totals
+    inner join segments
+        on segment_totals.segment_id = segments.segment_id
+
+),
+
+segment_periods as (
+
+    select
+        labelled_segment_totals.*,
+        'fiscal_year' as period_type,
+        fiscal_year_label as period_label
+    from labelled_segment_totals
+
+    union all
+
+    select
+        labelled_segment_totals.*,
+        rolling_period_type as period_type,
+        rolling_period_label as period_label
+    from labelled_segment_totals
+    where rolling_period_label is not null
+
+    union all
+
+    select
+        labelled_segment_totals.*,
+        'lifetime' as period_type,
+        lifetime_label as period_label
+    from labelled_segment_totals
+
+),
+
+fact_totals as (
+
+    select
+        customer_id,
+        period_type,
+        period_label,
+        sum(order_revenue) as order_revenue,
+        cast(null as {{ dbt.type_numeric() }}) as contract_revenue,
+        sum(cogs) as cogs,
+        sum(cost_to_serve_support) as cost_to_serve_support,
+        sum(cost_to_serve_escalations) as cost_to_serve_escalations,
+        sum(cost_to_serve_returns) as cost_to_serve_returns,
+        sum(cost_to_serve_expedited) as cost_to_serve_expedited,
+        sum(cost_to_serve_account_management) as cost_to_serve_account_management,
+        sum(cost_to_serve) as cost_to_serve,
+        sum(acquisition_cost) as acquisition_cost,
+        sum(orders) as orders,
+        sum(completed_orders) as completed_orders,
+        sum(tickets) as tickets
+    from segment_periods
+    group by
+        customer_id,
+        period_type,
+        period_label
 
 ),
 

@@ -1,7 +1,7 @@
 -- Product adoption at customer x product category grain: the categories of the clean,
 -- completed order lines a customer bought on or before the review date (returned and
 -- cancelled orders do not count as adoption), with their gross margin. Summed from the
--- compact per-day rows of int_segment_customer_category_days_aggregated.
+-- compact per-day rows of int_customer_category_days_aggregated.
 with
 
 review_parameters as (
@@ -12,7 +12,7 @@ review_parameters as (
 
 category_days as (
 
-    select * from {{ ref('int_segment_customer_category_days_aggregated') }}
+    select * from {{ ref('int_customer_category_days_aggregated') }}
 
 ),
 
@@ -23,7 +23,7 @@ reviewed_days as (
         category_days.product_category,
         category_days.ordered_date,
         category_days.orders,
-        category_days.gross_margin
+        category_days.net_revenue - category_days.cogs as gross_margin
     from category_days
     cross join review_parameters
     where category_days.ordered_date <= review_parameters.review_date

@@ -1,9 +1,14 @@
--- Product adoption facts per customer, order date and product category, all dates (the
--- review models filter): the completed orders' clean lines with a clean product, their
--- distinct orders and gross margin. int_segment_customer_categories_aggregated sums these
--- rows instead of rescanning the order lines (an order has one date, so distinct orders per
--- day add up to distinct orders over any range of days).
--- Incremental like int_customer_order_days_aggregated (macros/incremental/customer_aggregates.sql).
+-- The earning order lines per customer, order date and product category, all dates (the
+-- review models filter): the clean lines of clean completed orders with a clean product
+-- (returns and cancellations earn nothing), priced once: revenue after discount, COGS,
+-- gross margin, lines and distinct orders. The one model that reads order lines for the
+-- customer-level results: int_customer_order_days_aggregated sums it per day (profitability,
+-- purchase days, RFM) and int_segment_customer_categories_aggregated per category (product
+-- adoption; an order has one date, so distinct orders per day add up over any range of days).
+-- Incremental (macros/incremental/customer_aggregates.sql): a run re-aggregates every
+-- customer with an order, line, product or customer row loaded after loaded_through, the
+-- latest _loaded_at the table has seen (late-arriving rows and quarantine changes included);
+-- a customer left without earning lines is deleted by the post-hook.
 {{ config(
     materialized=customer_segmentation_aggregate_materialization(),
     incremental_strategy=customer_segmentation_incremental_strategy(),
@@ -94,8 +99,8 @@ completed_lines as (
         completed_orders.ordered_date,
         clean_products.product_category,
         order_lines.order_id,
-        order_lines.quantity * order_lines.unit_price - order_lines.discount_amount
-            - order_lines.quantity * clean_products.unit_cost as gross_margin
+        order_lines.quantity * order_lines.unit_price - order_lines.discount_amount as net_revenue,
+        order_lines.quantity * clean_products.unit_cost as cogs
     from order_lines
     inner join completed_orders
         on order_lines.order_id = completed_orders.order_id
@@ -112,7 +117,9 @@ category_days as (
         ordered_date,
         product_category,
         count(distinct order_id) as orders,
-        sum(gross_margin) as gross_margin
+        count(*) as order_lines,
+        sum(net_revenue) as net_revenue,
+        sum(cogs) as cogs
     from completed_lines
     group by
         customer_id,
@@ -122,7 +129,7 @@ category_days as (
 ),
 
 {% if is_incremental() %}
--- One row per touched customer without completed lines left: it makes delete+insert remove
+-- One row per touched customer without earning lines left: it makes delete+insert remove
 -- the customer's old rows; the post-hook deletes it.
 emptied_customers as (
 
@@ -131,7 +138,9 @@ emptied_customers as (
         cast(null as date) as ordered_date,
         cast(null as {{ dbt.type_string() }}) as product_category,
         0 as orders,
-        0 as gross_margin
+        0 as order_lines,
+        0 as net_revenue,
+        0 as cogs
     from touched_customers
     where customer_id not in (select customer_id from category_days)
 
@@ -159,7 +168,9 @@ final as (
         category_days_and_emptied.ordered_date,
         category_days_and_emptied.product_category,
         cast(category_days_and_emptied.orders as {{ dbt.type_bigint() }}) as orders,
-        cast(category_days_and_emptied.gross_margin as {{ dbt.type_numeric() }}) as gross_margin,
+        cast(category_days_and_emptied.order_lines as {{ dbt.type_bigint() }}) as order_lines,
+        cast(category_days_and_emptied.net_revenue as {{ dbt.type_numeric() }}) as net_revenue,
+        cast(category_days_and_emptied.cogs as {{ dbt.type_numeric() }}) as cogs,
         watermark.loaded_through
     from category_days_and_emptied
     cross join watermark
