@@ -1,4 +1,4 @@
--- Point-in-time: no costed activity, order line or acquisition is dated after the review date.
+-- Point-in-time: no costed activity, purchase day or acquisition is dated after the review date.
 with
 
 review_parameters as (
@@ -13,9 +13,9 @@ activities as (
 
 ),
 
-order_lines as (
+purchase_days as (
 
-    select * from {{ ref('int_order_lines_priced') }}
+    select * from {{ ref('int_customer_purchase_days_aggregated') }}
 
 ),
 
@@ -29,7 +29,7 @@ dated as (
 
     select 'activity' as fact, activity_date as fact_date from activities
     union all
-    select 'order_line' as fact, ordered_date as fact_date from order_lines
+    select 'purchase_day' as fact, purchase_date as fact_date from purchase_days
     union all
     select 'acquisition' as fact, acquisition_date as fact_date from acquisition_costs
 

@@ -6,6 +6,10 @@
 -- Two summaries: 'review' as of the review date (for prediction), and 'calibration' as of
 -- review_date - clv_holdout_weeks, with the purchases in the holdout that follows (for
 -- validation). Only purchases on or before each as-of date count.
+-- One pass over the purchase days computes both summaries with conditional aggregates (no
+-- join of the purchase days against the cut-offs, no numbering of every purchase): the
+-- first purchase day is the same for both (the earliest one), so the repeat margin is the
+-- total less the first day's margin, exact in decimals.
 {%- set holdout_days = 7 * (var('clv_holdout_weeks', 26) | int) %}
 
 with
@@ -25,108 +29,116 @@ purchase_days as (
 cutoffs as (
 
     select
-        'review' as summary_type,
-        review_date as as_of_date,
-        cast(null as date) as holdout_end_date
-    from review_parameters
-
-    union all
-
-    select
-        'calibration' as summary_type,
-        cast({{ dbt.dateadd('day', -holdout_days, 'review_date') }} as date) as as_of_date,
-        review_date as holdout_end_date
+        review_date,
+        cast({{ dbt.dateadd('day', -holdout_days, 'review_date') }} as date) as calibration_end_date
     from review_parameters
 
 ),
 
-purchases_as_of as (
+purchases as (
 
     select
-        cutoffs.summary_type,
-        cutoffs.as_of_date,
-        cutoffs.holdout_end_date,
         purchase_days.customer_id,
         purchase_days.purchase_date,
         purchase_days.gross_margin,
-        row_number() over (
-            partition by cutoffs.summary_type, purchase_days.customer_id
-            order by purchase_days.purchase_date
-        ) as purchase_number
+        cutoffs.review_date,
+        cutoffs.calibration_end_date,
+        purchase_days.purchase_date <= cutoffs.calibration_end_date as is_calibration_purchase
     from purchase_days
-    inner join cutoffs
-        on purchase_days.purchase_date <= cutoffs.as_of_date
+    cross join cutoffs
+    where purchase_days.purchase_date <= cutoffs.review_date
+
+),
+
+per_customer as (
+
+    select
+        customer_id,
+        review_date,
+        calibration_end_date,
+        min(purchase_date) as first_purchase_date,
+        max(purchase_date) as last_purchase_date,
+        count(*) as purchase_days,
+        sum(gross_margin) as total_margin,
+        max(case when is_calibration_purchase then purchase_date end) as calibration_last_purchase_date,
+        count(case when is_calibration_purchase then 1 end) as calibration_purchase_days,
+        sum(case when is_calibration_purchase then gross_margin end) as calibration_total_margin,
+        count(case when not is_calibration_purchase then 1 end) as holdout_purchases
+    from purchases
+    group by
+        customer_id,
+        review_date,
+        calibration_end_date
+
+),
+
+first_purchases as (
+
+    select
+        per_customer.*,
+        purchase_days.gross_margin as first_margin
+    from per_customer
+    inner join purchase_days
+        on per_customer.customer_id = purchase_days.customer_id
+        and per_customer.first_purchase_date = purchase_days.purchase_date
 
 ),
 
 summarized as (
 
     select
-        summary_type,
+        'review' as summary_type,
         customer_id,
-        as_of_date,
-        holdout_end_date,
-        min(purchase_date) as first_purchase_date,
-        max(purchase_date) as last_purchase_date,
-        count(*) - 1 as frequency,
-        sum(case when purchase_number > 1 then gross_margin end) as repeat_margin,
-        sum(gross_margin) as total_margin
-    from purchases_as_of
-    group by
-        summary_type,
-        customer_id,
-        as_of_date,
-        holdout_end_date
+        review_date as as_of_date,
+        cast(null as date) as holdout_end_date,
+        first_purchase_date,
+        last_purchase_date,
+        purchase_days - 1 as frequency,
+        total_margin - first_margin as repeat_margin,
+        total_margin,
+        cast(null as {{ dbt.type_bigint() }}) as holdout_purchases
+    from first_purchases
 
-),
-
-holdout_purchases as (
+    union all
 
     select
-        purchase_days.customer_id,
-        count(*) as holdout_purchases
-    from purchase_days
-    inner join cutoffs
-        on cutoffs.summary_type = 'calibration'
-        and purchase_days.purchase_date > cutoffs.as_of_date
-        and purchase_days.purchase_date <= cutoffs.holdout_end_date
-    group by purchase_days.customer_id
+        'calibration' as summary_type,
+        customer_id,
+        calibration_end_date as as_of_date,
+        review_date as holdout_end_date,
+        first_purchase_date,
+        calibration_last_purchase_date as last_purchase_date,
+        calibration_purchase_days - 1 as frequency,
+        calibration_total_margin - first_margin as repeat_margin,
+        calibration_total_margin as total_margin,
+        holdout_purchases
+    from first_purchases
+    where calibration_purchase_days > 0
 
 ),
 
 final as (
 
     select
-        summarized.summary_type,
-        summarized.customer_id,
-        summarized.as_of_date,
-        summarized.holdout_end_date,
-        summarized.first_purchase_date,
-        summarized.last_purchase_date,
-        summarized.frequency,
-        {{ dbt.datediff('summarized.first_purchase_date', 'summarized.last_purchase_date', 'day') }} / 7.0
-            as recency_weeks,
-        {{ dbt.datediff('summarized.first_purchase_date', 'summarized.as_of_date', 'day') }} / 7.0
-            as age_weeks,
+        summary_type,
+        customer_id,
+        as_of_date,
+        holdout_end_date,
+        first_purchase_date,
+        last_purchase_date,
+        frequency,
+        {{ dbt.datediff('first_purchase_date', 'last_purchase_date', 'day') }} / 7.0 as recency_weeks,
+        {{ dbt.datediff('first_purchase_date', 'as_of_date', 'day') }} / 7.0 as age_weeks,
         case
-            when summarized.frequency > 0 then summarized.repeat_margin / summarized.frequency
+            when frequency > 0 then repeat_margin / frequency
         end as mean_repeat_margin,
-        summarized.total_margin,
+        total_margin,
+        holdout_purchases,
         case
-            when summarized.summary_type = 'calibration'
-                then coalesce(holdout_purchases.holdout_purchases, 0)
-        end as holdout_purchases,
-        case
-            when summarized.summary_type = 'calibration'
-                then {{ dbt.datediff('summarized.as_of_date', 'summarized.holdout_end_date', 'day') }} / 7.0
+            when summary_type = 'calibration'
+                then {{ dbt.datediff('as_of_date', 'holdout_end_date', 'day') }} / 7.0
         end as holdout_weeks
     from summarized
-    -- Join on the key alone: a predicate on the left side only (summary_type) in a LEFT
-    -- JOIN's ON clause makes DuckDB plan a blockwise nested-loop join, quadratic in customers
-    -- (tests/test_query_plans.py). The case expressions above keep holdout figures to the
-    -- calibration rows.
-    left join holdout_purchases
-        on summarized.customer_id = holdout_purchases.customer_id
 
 )
 

@@ -3,6 +3,14 @@
 -- period's end has a row for it, with zeros when nothing happened; a customer with dated
 -- facts in a period before signing up gets a row too, so no amount is ever dropped.
 -- The marts customer_profitability and customer_lifetime_profitability read this model.
+-- How: every dated fact is joined on its date to the day's fiscal year and rolling-window
+-- label (day_segments: one row per day, an equality join instead of a range join of every
+-- fact against the periods) and summed once per customer, fiscal year and in/out of the
+-- rolling window (order facts arrive already summed per day from
+-- int_customer_order_days_aggregated); fiscal years, the rolling window and lifetime are
+-- sums of those few rows per customer.
+{%- set max_period_days = 40000 %}
+
 with
 
 review_parameters as (
@@ -23,21 +31,15 @@ customers as (
 
 ),
 
-orders as (
+order_days as (
 
-    select * from {{ ref('int_orders_validated') }}
+    select * from {{ ref('int_customer_order_days_aggregated') }}
 
 ),
 
 support_tickets as (
 
     select * from {{ ref('int_support_tickets_validated') }}
-
-),
-
-order_lines as (
-
-    select * from {{ ref('int_order_lines_priced') }}
 
 ),
 
@@ -59,6 +61,73 @@ acquisition_costs as (
 
 ),
 
+day_numbers as (
+
+    {{ dbt.generate_series(max_period_days) }}
+
+),
+
+period_days as (
+
+    select
+        periods.period_type,
+        periods.period_label,
+        cast({{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'periods.period_start') }} as date) as fact_date
+    from periods
+    cross join day_numbers
+    where day_numbers.generated_number - 1
+        <= {{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }}
+
+),
+
+-- Each day of the history once, with the fiscal year and the rolling window holding it (if
+-- any); every day is in lifetime.
+day_labels as (
+
+    select
+        fact_date,
+        max(case when period_type = 'fiscal_year' then period_label end) as fiscal_year_label,
+        max(case when period_type not in ('fiscal_year', 'lifetime') then period_type end) as rolling_period_type,
+        max(case when period_type not in ('fiscal_year', 'lifetime') then period_label end) as rolling_period_label,
+        max(case when period_type = 'lifetime' then period_label end) as lifetime_label
+    from period_days
+    group by fact_date
+
+),
+
+-- The few distinct combinations (a fiscal year, in or out of the rolling window), numbered
+-- so that facts are summed by customer and a small integer.
+segments as (
+
+    select
+        fiscal_year_label,
+        rolling_period_type,
+        rolling_period_label,
+        lifetime_label,
+        row_number() over (order by fiscal_year_label, rolling_period_label) as segment_id
+    from (
+        select distinct
+            fiscal_year_label,
+            rolling_period_type,
+            rolling_period_label,
+            lifetime_label
+        from day_labels
+    ) as distinct_segments
+
+),
+
+day_segments as (
+
+    select
+        day_labels.fact_date,
+        segments.segment_id
+    from day_labels
+    inner join segments
+        on day_labels.fiscal_year_label = segments.fiscal_year_label
+        and coalesce(day_labels.rolling_period_label, '') = coalesce(segments.rolling_period_label, '')
+
+),
+
 known_customers as (
 
     select
@@ -71,24 +140,9 @@ known_customers as (
 
 ),
 
-clean_orders as (
-
-    select
-        orders.order_id,
-        orders.customer_id,
-        orders.ordered_date,
-        orders.order_status
-    from orders
-    cross join review_parameters
-    where not orders.is_quarantined
-        and orders.ordered_date <= review_parameters.review_date
-
-),
-
 clean_tickets as (
 
     select
-        support_tickets.ticket_id,
         support_tickets.customer_id,
         support_tickets.opened_date
     from support_tickets
@@ -98,82 +152,178 @@ clean_tickets as (
 
 ),
 
-order_line_totals as (
+-- Every dated fact, one source per row (nulls for the other sources' measures).
+day_facts as (
 
     select
-        order_lines.customer_id,
-        periods.period_type,
-        periods.period_label,
-        sum(order_lines.net_revenue) as order_revenue,
-        sum(order_lines.cogs) as cogs
-    from order_lines
-    inner join periods
-        on order_lines.ordered_date >= periods.period_start
-        and order_lines.ordered_date <= periods.period_end
-    group by
-        order_lines.customer_id,
-        periods.period_type,
-        periods.period_label
+        customer_id,
+        ordered_date as fact_date,
+        order_revenue,
+        cogs,
+        orders,
+        completed_orders,
+        cast(null as {{ dbt.type_bigint() }}) as tickets,
+        cast(null as {{ type_double() }}) as cost_to_serve_support,
+        cast(null as {{ type_double() }}) as cost_to_serve_escalations,
+        cast(null as {{ type_double() }}) as cost_to_serve_returns,
+        cast(null as {{ type_double() }}) as cost_to_serve_expedited,
+        cast(null as {{ type_double() }}) as cost_to_serve_account_management,
+        cast(null as {{ type_double() }}) as cost_to_serve,
+        cast(null as {{ dbt.type_numeric() }}) as acquisition_cost
+    from order_days
 
-),
-
-order_counts as (
-
-    select
-        clean_orders.customer_id,
-        periods.period_type,
-        periods.period_label,
-        count(*) as orders,
-        sum(case when clean_orders.order_status = 'completed' then 1 else 0 end) as completed_orders
-    from clean_orders
-    inner join periods
-        on clean_orders.ordered_date >= periods.period_start
-        and clean_orders.ordered_date <= periods.period_end
-    group by
-        clean_orders.customer_id,
-        periods.period_type,
-        periods.period_label
-
-),
-
-ticket_counts as (
+    union all
 
     select
-        clean_tickets.customer_id,
-        periods.period_type,
-        periods.period_label,
-        count(*) as tickets
+        customer_id,
+        opened_date,
+        null,
+        null,
+        null,
+        null,
+        1,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null
     from clean_tickets
-    inner join periods
-        on clean_tickets.opened_date >= periods.period_start
-        and clean_tickets.opened_date <= periods.period_end
-    group by
-        clean_tickets.customer_id,
-        periods.period_type,
-        periods.period_label
+
+    union all
+
+    select
+        customer_id,
+        activity_date,
+        null,
+        null,
+        null,
+        null,
+        null,
+        case when activity = 'support_minutes' then cost else 0 end,
+        case when activity = 'escalation' then cost else 0 end,
+        case when activity = 'return' then cost else 0 end,
+        case when activity = 'expedited_order' then cost else 0 end,
+        case when activity = 'account_management' then cost else 0 end,
+        cost,
+        null
+    from activities
+
+    union all
+
+    select
+        customer_id,
+        acquisition_date,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        acquisition_cost
+    from acquisition_costs
 
 ),
 
-activity_totals as (
+-- One row per customer, fiscal year and in/out of the rolling window with facts; only days
+-- of the history (on or before the review date) join.
+segment_totals as (
 
     select
-        activities.customer_id,
-        periods.period_type,
-        periods.period_label,
-        sum(case when activities.activity = 'support_minutes' then activities.cost else 0 end) as cost_to_serve_support,
-        sum(case when activities.activity = 'escalation' then activities.cost else 0 end) as cost_to_serve_escalations,
-        sum(case when activities.activity = 'return' then activities.cost else 0 end) as cost_to_serve_returns,
-        sum(case when activities.activity = 'expedited_order' then activities.cost else 0 end) as cost_to_serve_expedited,
-        sum(case when activities.activity = 'account_management' then activities.cost else 0 end) as cost_to_serve_account_management,
-        sum(activities.cost) as cost_to_serve
-    from activities
-    inner join periods
-        on activities.activity_date >= periods.period_start
-        and activities.activity_date <= periods.period_end
+        day_facts.customer_id,
+        day_segments.segment_id,
+        sum(day_facts.order_revenue) as order_revenue,
+        sum(day_facts.cogs) as cogs,
+        sum(day_facts.cost_to_serve_support) as cost_to_serve_support,
+        sum(day_facts.cost_to_serve_escalations) as cost_to_serve_escalations,
+        sum(day_facts.cost_to_serve_returns) as cost_to_serve_returns,
+        sum(day_facts.cost_to_serve_expedited) as cost_to_serve_expedited,
+        sum(day_facts.cost_to_serve_account_management) as cost_to_serve_account_management,
+        sum(day_facts.cost_to_serve) as cost_to_serve,
+        sum(day_facts.acquisition_cost) as acquisition_cost,
+        sum(day_facts.orders) as orders,
+        sum(day_facts.completed_orders) as completed_orders,
+        sum(day_facts.tickets) as tickets
+    from day_facts
+    inner join day_segments
+        on day_facts.fact_date = day_segments.fact_date
     group by
-        activities.customer_id,
-        periods.period_type,
-        periods.period_label
+        day_facts.customer_id,
+        day_segments.segment_id
+
+),
+
+labelled_segment_totals as (
+
+    select
+        segment_totals.*,
+        segments.fiscal_year_label,
+        segments.rolling_period_type,
+        segments.rolling_period_label,
+        segments.lifetime_label
+    from segment_totals
+    inner join segments
+        on segment_totals.segment_id = segments.segment_id
+
+),
+
+segment_periods as (
+
+    select
+        labelled_segment_totals.*,
+        'fiscal_year' as period_type,
+        fiscal_year_label as period_label
+    from labelled_segment_totals
+
+    union all
+
+    select
+        labelled_segment_totals.*,
+        rolling_period_type as period_type,
+        rolling_period_label as period_label
+    from labelled_segment_totals
+    where rolling_period_label is not null
+
+    union all
+
+    select
+        labelled_segment_totals.*,
+        'lifetime' as period_type,
+        lifetime_label as period_label
+    from labelled_segment_totals
+
+),
+
+fact_totals as (
+
+    select
+        customer_id,
+        period_type,
+        period_label,
+        sum(order_revenue) as order_revenue,
+        cast(null as {{ dbt.type_numeric() }}) as contract_revenue,
+        sum(cogs) as cogs,
+        sum(cost_to_serve_support) as cost_to_serve_support,
+        sum(cost_to_serve_escalations) as cost_to_serve_escalations,
+        sum(cost_to_serve_returns) as cost_to_serve_returns,
+        sum(cost_to_serve_expedited) as cost_to_serve_expedited,
+        sum(cost_to_serve_account_management) as cost_to_serve_account_management,
+        sum(cost_to_serve) as cost_to_serve,
+        sum(acquisition_cost) as acquisition_cost,
+        sum(orders) as orders,
+        sum(completed_orders) as completed_orders,
+        sum(tickets) as tickets
+    from segment_periods
+    group by
+        customer_id,
+        period_type,
+        period_label
 
 ),
 
@@ -192,24 +342,6 @@ contract_totals as (
 
 ),
 
-acquisition_totals as (
-
-    select
-        acquisition_costs.customer_id,
-        periods.period_type,
-        periods.period_label,
-        sum(acquisition_costs.acquisition_cost) as acquisition_cost
-    from acquisition_costs
-    inner join periods
-        on acquisition_costs.acquisition_date >= periods.period_start
-        and acquisition_costs.acquisition_date <= periods.period_end
-    group by
-        acquisition_costs.customer_id,
-        periods.period_type,
-        periods.period_label
-
-),
-
 signed_up_customer_periods as (
 
     select
@@ -222,21 +354,76 @@ signed_up_customer_periods as (
 
 ),
 
+-- The customer's row of a period: any fact in it, a contract covering it, or signed up by
+-- its end (each source is one row per customer and period; no source is summed twice).
 customer_periods as (
 
-    select customer_id, period_type, period_label from signed_up_customer_periods
-    union
-    select customer_id, period_type, period_label from order_line_totals
-    union
-    select customer_id, period_type, period_label from order_counts
-    union
-    select customer_id, period_type, period_label from ticket_counts
-    union
-    select customer_id, period_type, period_label from activity_totals
-    union
-    select customer_id, period_type, period_label from contract_totals
-    union
-    select customer_id, period_type, period_label from acquisition_totals
+    select
+        customer_id,
+        period_type,
+        period_label,
+        max(order_revenue) as order_revenue,
+        max(contract_revenue) as contract_revenue,
+        max(cogs) as cogs,
+        max(cost_to_serve_support) as cost_to_serve_support,
+        max(cost_to_serve_escalations) as cost_to_serve_escalations,
+        max(cost_to_serve_returns) as cost_to_serve_returns,
+        max(cost_to_serve_expedited) as cost_to_serve_expedited,
+        max(cost_to_serve_account_management) as cost_to_serve_account_management,
+        max(cost_to_serve) as cost_to_serve,
+        max(acquisition_cost) as acquisition_cost,
+        max(orders) as orders,
+        max(completed_orders) as completed_orders,
+        max(tickets) as tickets
+    from (
+        select * from fact_totals
+
+        union all
+
+        select
+            customer_id,
+            period_type,
+            period_label,
+            null,
+            contract_revenue,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null
+        from contract_totals
+
+        union all
+
+        select
+            customer_id,
+            period_type,
+            period_label,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null
+        from signed_up_customer_periods
+    ) as period_sources
+    group by
+        customer_id,
+        period_type,
+        period_label
 
 ),
 
@@ -251,47 +438,23 @@ joined as (
         periods.period_start,
         periods.period_end,
         periods.review_date,
-        cast(coalesce(order_line_totals.order_revenue, 0) as {{ dbt.type_numeric() }}) as order_revenue,
-        cast(coalesce(contract_totals.contract_revenue, 0) as {{ dbt.type_numeric() }}) as contract_revenue,
-        cast(coalesce(order_line_totals.cogs, 0) as {{ dbt.type_numeric() }}) as cogs,
-        cast(coalesce(activity_totals.cost_to_serve_support, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_support,
-        cast(coalesce(activity_totals.cost_to_serve_escalations, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_escalations,
-        cast(coalesce(activity_totals.cost_to_serve_returns, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_returns,
-        cast(coalesce(activity_totals.cost_to_serve_expedited, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_expedited,
-        cast(coalesce(activity_totals.cost_to_serve_account_management, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_account_management,
-        cast(coalesce(activity_totals.cost_to_serve, 0) as {{ dbt.type_numeric() }}) as cost_to_serve,
-        cast(coalesce(acquisition_totals.acquisition_cost, 0) as {{ dbt.type_numeric() }}) as acquisition_cost,
-        coalesce(order_counts.orders, 0) as orders,
-        coalesce(order_counts.completed_orders, 0) as completed_orders,
-        coalesce(ticket_counts.tickets, 0) as tickets
+        cast(coalesce(customer_periods.order_revenue, 0) as {{ dbt.type_numeric() }}) as order_revenue,
+        cast(coalesce(customer_periods.contract_revenue, 0) as {{ dbt.type_numeric() }}) as contract_revenue,
+        cast(coalesce(customer_periods.cogs, 0) as {{ dbt.type_numeric() }}) as cogs,
+        cast(coalesce(customer_periods.cost_to_serve_support, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_support,
+        cast(coalesce(customer_periods.cost_to_serve_escalations, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_escalations,
+        cast(coalesce(customer_periods.cost_to_serve_returns, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_returns,
+        cast(coalesce(customer_periods.cost_to_serve_expedited, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_expedited,
+        cast(coalesce(customer_periods.cost_to_serve_account_management, 0) as {{ dbt.type_numeric() }}) as cost_to_serve_account_management,
+        cast(coalesce(customer_periods.cost_to_serve, 0) as {{ dbt.type_numeric() }}) as cost_to_serve,
+        cast(coalesce(customer_periods.acquisition_cost, 0) as {{ dbt.type_numeric() }}) as acquisition_cost,
+        cast(coalesce(customer_periods.orders, 0) as {{ dbt.type_bigint() }}) as orders,
+        coalesce(customer_periods.completed_orders, 0) as completed_orders,
+        cast(coalesce(customer_periods.tickets, 0) as {{ dbt.type_bigint() }}) as tickets
     from customer_periods
     inner join periods
         on customer_periods.period_type = periods.period_type
         and customer_periods.period_label = periods.period_label
-    left join order_line_totals
-        on customer_periods.customer_id = order_line_totals.customer_id
-        and customer_periods.period_type = order_line_totals.period_type
-        and customer_periods.period_label = order_line_totals.period_label
-    left join order_counts
-        on customer_periods.customer_id = order_counts.customer_id
-        and customer_periods.period_type = order_counts.period_type
-        and customer_periods.period_label = order_counts.period_label
-    left join ticket_counts
-        on customer_periods.customer_id = ticket_counts.customer_id
-        and customer_periods.period_type = ticket_counts.period_type
-        and customer_periods.period_label = ticket_counts.period_label
-    left join activity_totals
-        on customer_periods.customer_id = activity_totals.customer_id
-        and customer_periods.period_type = activity_totals.period_type
-        and customer_periods.period_label = activity_totals.period_label
-    left join contract_totals
-        on customer_periods.customer_id = contract_totals.customer_id
-        and customer_periods.period_type = contract_totals.period_type
-        and customer_periods.period_label = contract_totals.period_label
-    left join acquisition_totals
-        on customer_periods.customer_id = acquisition_totals.customer_id
-        and customer_periods.period_type = acquisition_totals.period_type
-        and customer_periods.period_label = acquisition_totals.period_label
 
 ),
 

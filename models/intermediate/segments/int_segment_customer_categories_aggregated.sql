@@ -1,42 +1,32 @@
 -- Product adoption at customer x product category grain: the categories of the clean,
 -- completed order lines a customer bought on or before the review date (returned and
--- cancelled orders do not count as adoption), with their gross margin.
+-- cancelled orders do not count as adoption), with their gross margin. Summed from the
+-- compact per-day rows of int_customer_category_days_aggregated.
 with
 
-order_lines as (
+review_parameters as (
 
-    select * from {{ ref('int_order_lines_priced') }}
-
-),
-
-products as (
-
-    select * from {{ ref('int_products_validated') }}
+    select * from {{ ref('int_review_parameters') }}
 
 ),
 
-clean_products as (
+category_days as (
+
+    select * from {{ ref('int_customer_category_days_aggregated') }}
+
+),
+
+reviewed_days as (
 
     select
-        product_id,
-        product_category
-    from products
-    where not is_quarantined
-
-),
-
-completed_lines as (
-
-    select
-        order_lines.customer_id,
-        order_lines.order_id,
-        order_lines.ordered_date,
-        order_lines.gross_margin,
-        clean_products.product_category
-    from order_lines
-    inner join clean_products
-        on order_lines.product_id = clean_products.product_id
-    where order_lines.is_revenue_earning
+        category_days.customer_id,
+        category_days.product_category,
+        category_days.ordered_date,
+        category_days.orders,
+        category_days.net_revenue - category_days.cogs as gross_margin
+    from category_days
+    cross join review_parameters
+    where category_days.ordered_date <= review_parameters.review_date
 
 ),
 
@@ -45,11 +35,11 @@ final as (
     select
         customer_id,
         product_category,
-        count(distinct order_id) as orders,
+        cast(sum(orders) as {{ dbt.type_bigint() }}) as orders,
         min(ordered_date) as first_ordered_date,
         max(ordered_date) as last_ordered_date,
         sum(gross_margin) as gross_margin
-    from completed_lines
+    from reviewed_days
     group by
         customer_id,
         product_category

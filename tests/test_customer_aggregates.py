@@ -1,0 +1,162 @@
+"""The incremental customer aggregates equal a full refresh after new loads.
+
+int_customer_category_days_aggregated and int_customer_order_days_aggregated re-aggregate
+only the customers touched by loads newer than their watermark (loaded_through). One load
+brings every kind of change that must reach them: a new and a late-arriving order, an order
+re-issued under another customer (its old version becomes a quarantined duplicate), a new
+version of a product (its cost changes the COGS of every line already loaded), and a new
+version of a customer that breaks a rule (its orders drop out, leaving it no rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+from conftest import _copy_warehouse, _query
+
+from segmentation.config import Settings
+from segmentation.dbt_runner import run_dbt
+from segmentation.ingest.load import load_landing
+
+if TYPE_CHECKING:
+    import pytest
+    from conftest import BuiltWarehouse
+
+AGGREGATES = ("int_customer_category_days_aggregated", "int_customer_order_days_aggregated")
+DOWNSTREAM = (
+    "int_customer_profits_aggregated",
+    "int_customer_rfm_summarized",
+    "int_segment_customer_categories_aggregated",
+)
+SELECTION = ["--select", *(f"+{model}" for model in DOWNSTREAM)]
+
+
+def _state(settings: Settings) -> dict[str, list[tuple]]:
+    """Every row of the aggregates (without the watermark, which differs by design) and of their readers."""
+    state = {}
+    for model in (*AGGREGATES, *DOWNSTREAM):
+        columns = [
+            row[0]
+            for row in _query(
+                settings,
+                "select column_name from information_schema.columns"
+                " where table_schema = 'intermediate' and table_name = ? and column_name <> 'loaded_through'"
+                " order by ordinal_position",
+                [model],
+            )
+        ]
+        listed = ", ".join(columns)
+        state[model] = _query(settings, f"select {listed} from intermediate.{model} order by all")
+    return state
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(["" if value is None else value for value in row] for row in rows)
+
+
+def _delta(settings: Settings, landing: Path) -> dict[str, str]:
+    """Landing files of one new load; returns the ids it touches."""
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        latest = con.execute(
+            "select max(ordered_date) from intermediate.int_orders_validated where not is_quarantined"
+        ).fetchone()[0]
+        # Two customers with completed orders, a third to break, one of the first's orders to re-issue.
+        buyers = [
+            row[0]
+            for row in con.execute(
+                "select customer_id from intermediate.int_customer_order_days_aggregated"
+                " where completed_order_lines > 0 group by customer_id having count(*) >= 3"
+                " order by customer_id limit 3"
+            ).fetchall()
+        ]
+        reissued = con.execute(
+            "select order_id, ordered_at, status, sales_channel, is_expedited, currency"
+            " from raw.orders where customer_id = ? and lower(status) = 'completed' order by order_id limit 1",
+            [buyers[0]],
+        ).fetchone()
+        product = con.execute(
+            "select product_id, product_name, category, list_price, unit_cost from raw.products"
+            " where product_id in (select product_id from intermediate.int_order_lines_validated)"
+            " order by product_id limit 1"
+        ).fetchone()
+        broken = con.execute(
+            "select customer_id, customer_name, email, signup_date, industry, company_size_band, country,"
+            " region, acquisition_channel, service_plan, account_manager_id, acquisition_cost"
+            " from raw.customers where customer_id = ?",
+            [buyers[2]],
+        ).fetchone()
+    finally:
+        con.close()
+    late = f"{latest - dt.timedelta(days=10)} 09:00:00"
+    new = f"{latest} 12:00:00"
+    reissued_flag = "true" if reissued[4] else "false"
+    _write_csv(
+        landing / "orders" / "orders_delta.csv",
+        ["order_id", "customer_id", "ordered_at", "status", "sales_channel", "is_expedited", "currency"],
+        [
+            ["OD-LATE", buyers[1], late, "completed", "web", "false", "USD"],
+            ["OD-NEW", buyers[0], new, "completed", "web", "true", "USD"],
+            [reissued[0], buyers[1], reissued[1], reissued[2], reissued[3], reissued_flag, reissued[5]],
+        ],
+    )
+    _write_csv(
+        landing / "order_lines" / "order_lines_delta.csv",
+        ["order_line_id", "order_id", "product_id", "quantity", "unit_price", "discount_amount"],
+        [
+            ["LD-1", "OD-LATE", product[0], 2, "100.00", "5.00"],
+            ["LD-2", "OD-NEW", product[0], 1, "80.00", None],
+        ],
+    )
+    _write_csv(
+        landing / "products" / "products_delta.csv",
+        ["product_id", "product_name", "category", "list_price", "unit_cost"],
+        [[product[0], product[1], product[2], product[3], f"{float(product[4]) + 1.25:.2f}"]],
+    )
+    _write_csv(
+        landing / "customers" / "customers_delta.csv",
+        [
+            "customer_id", "customer_name", "email", "signup_date", "industry", "company_size_band", "country",
+            "region", "acquisition_channel", "service_plan", "account_manager_id", "acquisition_cost",
+        ],
+        [[*broken[:7], "nowhere", *broken[8:]]],
+    )
+    return {"late_buyer": buyers[1], "reissued_from": buyers[0], "broken": buyers[2], "product": product[0]}
+
+
+def test_incremental_customer_aggregates_after_new_late_and_changed_rows_equal_a_full_refresh(
+    built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("customer_aggregates"))
+    before = _state(settings)
+    touched = _delta(settings, settings.data_dir / "delta_landing")
+    load_landing(settings.data_dir / "delta_landing", settings.raw_dir)
+
+    run_dbt(["run", *SELECTION], settings)
+    incremental = _state(settings)
+    run_dbt(["run", *SELECTION, "--full-refresh"], settings)
+    full_refresh = _state(settings)
+
+    for model in (*AGGREGATES, *DOWNSTREAM):
+        assert incremental[model] == full_refresh[model], model
+    # The load changed what it should: the broken customer has no order days left, the
+    # re-issued order moved, and the late order arrived.
+    order_days = "int_customer_order_days_aggregated"
+    customers_before = {row[0] for row in before[order_days]}
+    customers_after = {row[0] for row in incremental[order_days]}
+    assert touched["broken"] in customers_before
+    assert touched["broken"] not in customers_after
+    changed = set(before[order_days]) ^ set(incremental[order_days])
+    assert {row[0] for row in changed} >= {touched["late_buyer"], touched["reissued_from"]}
+    # The product's new cost reaches customers the load did not otherwise touch.
+    categories = "int_customer_category_days_aggregated"
+    changed_categories = set(before[categories]) ^ set(incremental[categories])
+    assert {row[0] for row in changed_categories} - {touched["late_buyer"], touched["reissued_from"], touched["broken"]}
