@@ -23,6 +23,16 @@ _RESULT_EVENTS = {
 }
 
 
+# dbt commands that write the warehouse: while one runs, and after one that was killed,
+# `<warehouse>.building` exists, and `publish --skip-build` refuses the file (half built).
+_WRITING_COMMANDS = {"build", "run", "seed", "snapshot"}
+
+
+def build_marker(warehouse_path: Path) -> Path:
+    """`<warehouse>.building`, holding the pid of the dbt command writing the warehouse."""
+    return Path(f"{warehouse_path}.building")
+
+
 class DbtFailed(RuntimeError):
     """dbt returned failures; the message lists the nodes that failed."""
 
@@ -94,6 +104,9 @@ def run_dbt(
     ]
     counter = _NodeCounter(f"dbt {args[0]}" if args else "dbt", progress or (lambda _: None),
                            interactive and progress is not None)
+    marker = build_marker(settings.warehouse_path) if args and args[0] in _WRITING_COMMANDS else None
+    if marker is not None:
+        marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         # dbt runs in this process and reads its profile's paths from the environment: set
         # them for this call only, so the caller's environment is left as it was.
@@ -102,6 +115,8 @@ def run_dbt(
     finally:
         counter.finish()
         _release_warehouse()
+        if marker is not None:  # not reached when the process is killed: that is the point
+            marker.unlink(missing_ok=True)
     if result.success:
         return
     failed: list[str] = []
