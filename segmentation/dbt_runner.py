@@ -105,6 +105,8 @@ def run_dbt(
     counter = _NodeCounter(f"dbt {args[0]}" if args else "dbt", progress or (lambda _: None),
                            interactive and progress is not None)
     marker = build_marker(settings.warehouse_path) if args and args[0] in _WRITING_COMMANDS else None
+    if marker is not None and _marker_owner_running(marker):
+        marker = None  # another build runs: dbt will stop at its lock; its marker stays its own
     if marker is not None:
         marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
@@ -125,6 +127,22 @@ def run_dbt(
             failed.append(f"{node_result.node.unique_id}: {(node_result.message or '').strip()}")
     detail = "\n  ".join(failed) if failed else str(result.exception or "see the dbt log")
     raise DbtFailed(f"dbt {' '.join(args)} failed:\n  {detail}\n(full dbt log: {dbt_log_path(settings)})")
+
+
+def _marker_owner_running(marker: Path) -> bool:
+    try:
+        pid = int(marker.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
