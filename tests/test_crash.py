@@ -56,7 +56,7 @@ class CrashSite:
 
 
 def marts_digest(path: Path) -> dict[str, list[tuple]]:
-    """Every published table's rows, sorted, doubles to 9 places, volatile columns left out."""
+    """Every published table's rows, sorted, numbers to 10 significant digits, volatile columns left out."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         columns: dict[str, list[str]] = {}
@@ -68,13 +68,21 @@ def marts_digest(path: Path) -> dict[str, list[tuple]]:
                 continue
             quoted = '"' + column + '"'
             is_number = dtype.startswith(("DOUBLE", "FLOAT", "DECIMAL"))
-            columns.setdefault(f"{schema}.{table}", []).append(
-                f"round({quoted}::double, 9)" if is_number else f"{quoted}::varchar"
-            )
-        return {name: sorted(con.execute(f"select {', '.join(cols)} from {name}").fetchall(), key=repr)
-                for name, cols in columns.items()}
+            expression = f"{quoted}::double" if is_number else f"{quoted}::varchar"
+            columns.setdefault(f"{schema}.{table}", []).append(expression)
+        return {
+            name: sorted((tuple(_significant(v) for v in row)
+                          for row in con.execute(f"select {', '.join(cols)} from {name}").fetchall()), key=repr)
+            for name, cols in columns.items()
+        }
     finally:
         con.close()
+
+
+def _significant(value):
+    """Doubles to 10 significant digits: sums over many rows differ in their last bits from
+    build to build (tests/test_determinism.py)."""
+    return float(f"{value:.10g}") if isinstance(value, float) else value
 
 
 def published_record(path: Path) -> int:
