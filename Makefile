@@ -6,19 +6,25 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 DBT_FLAGS := --profiles-dir .
 
-.PHONY: help setup run dev test bench bench-micro lint docs report contract expectations portability clean
+.PHONY: help setup lock run dev test bench bench-micro lint docs report contract expectations portability clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed target/manifest.json  ## create .venv and install the project with its dev tools
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,semantic]'
 	touch $@
+
+# requirements.lock pins every dependency of every extra. Re-resolve it after changing pyproject.toml:
+# pip resolves without installing and reports what it would install.
+lock: $(VENV)/.installed  ## re-resolve every dependency (all extras) into requirements.lock
+	$(BIN)/pip install --quiet --dry-run --ignore-installed --report $(VENV)/lock-report.json '.[dev,semantic,spark,postgres,bench]'
+	$(BIN)/python .ci/lock.py $(VENV)/lock-report.json requirements.lock
 
 # The manifest Dagster loads the dbt assets from: re-parsed whenever the dbt project changes,
 # so Dagster never runs a dbt build whose nodes it does not know.
@@ -30,12 +36,14 @@ target/manifest.json: $(VENV)/.installed $(DBT_SOURCES)
 run: setup  ## generate the sample data, load it, build the warehouse and print a summary
 	$(BIN)/segmentation run
 
-DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+# The Dagster instance `segmentation run` records its runs in (orchestration/cli_runs.py).
+DAGSTER_HOME ?= $(or $(SEGMENTATION_DATA_DIR),$(CURDIR)/data)/dagster_home
 
 dev: setup  ## start the Dagster UI on http://127.0.0.1:3000 with the sample data ready
 	@test -f data/warehouse.duckdb || $(BIN)/segmentation run
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH DAGSTER_HOME=$(DAGSTER_HOME) \
+		$(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 test: setup  ## everything CI runs: lint, contract doc check, pytest (builds real warehouses)
 	$(BIN)/ruff check .
@@ -44,7 +52,7 @@ test: setup  ## everything CI runs: lint, contract doc check, pytest (builds rea
 SIZES ?= 10000
 
 bench: setup  ## every stage vs the hand-written baselines, at SIZES customers (e.g. SIZES=10000,100000,1000000)
-	$(BIN)/python -c 'import lifetimes' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -c 'import lifetimes' 2>/dev/null || $(BIN)/pip install --quiet -c requirements.lock -e '.[bench]'
 	$(BIN)/python bench/pipeline.py --sizes $(SIZES) --docs docs/benchmarks.md
 
 bench-micro: setup  ## smaller benchmarks: CLV fit on 1M simulated customers, Dagster definitions load
@@ -52,7 +60,7 @@ bench-micro: setup  ## smaller benchmarks: CLV fit on 1M simulated customers, Da
 	$(BIN)/python bench/definitions_load.py
 
 portability: setup  ## the same dbt models on DuckDB, Spark and PostgreSQL; per-mart verdict (needs Java 17, PostgreSQL)
-	$(BIN)/pip install --quiet -e '.[dev,spark,postgres]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,semantic,spark,postgres]'
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python portability/run.py $(PORTABILITY_ARGS)
 
 lint: setup  ## ruff and sqlfluff

@@ -1,9 +1,10 @@
-"""Entry point: `dagster dev -m orchestration.definitions` (see `make dev`).
+"""Entry point: `dg dev` (see `make dev` and `[tool.dg]` in pyproject.toml).
 
 raw_tables (loader) -> dbt models (dbt tests as checks) -> GX suites (blocking checks)
 -> published_warehouse (atomic swap of the file BI tools read) -> bi_parquet_export and
 review_report (both read the published file only). The annual_review job,
 partitioned by fiscal year, freezes one year's segment review (orchestration/defs/reviews.py).
+Freshness policies and the failed-run alert: orchestration/defs/monitoring.py.
 """
 
 import dagster as dg
@@ -11,10 +12,11 @@ import dagster as dg
 from orchestration.defs.bi import bi_parquet_export, review_report
 from orchestration.defs.dbt import dbt_resource, warehouse_dbt_assets
 from orchestration.defs.ingestion import raw_tables
+from orchestration.defs.monitoring import run_failure_alert
 from orchestration.defs.publish import build_published_warehouse
 from orchestration.defs.quality import build_quality_checks
 from orchestration.defs.resources import SegmentationResource
-from orchestration.defs.reviews import annual_review, annual_review_schedule
+from orchestration.defs.reviews import annual_review, annual_review_schedule, annual_segment_review
 from orchestration.defs.schedules import daily_refresh, landing_file_sensor, monthly_rolling_review, refresh_job
 
 dbt_keys = set(warehouse_dbt_assets.keys)
@@ -23,11 +25,12 @@ published_warehouse = build_published_warehouse(
 )
 
 defs = dg.Definitions(
-    assets=[raw_tables, warehouse_dbt_assets, published_warehouse, bi_parquet_export, review_report],
+    assets=[raw_tables, warehouse_dbt_assets, published_warehouse, bi_parquet_export, review_report,
+            annual_segment_review],
     asset_checks=[build_quality_checks(dbt_keys)],
     jobs=[refresh_job, annual_review],
     schedules=[daily_refresh, monthly_rolling_review, annual_review_schedule],
-    sensors=[landing_file_sensor],
+    sensors=[landing_file_sensor, run_failure_alert],
     resources={"segmentation": SegmentationResource(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,  # one process: the DuckDB file has one writer at a time
 )

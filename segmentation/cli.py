@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     _generator_options(run)
     run.add_argument("--regenerate", action="store_true",
                      help="replace the sample data and start from a new warehouse file")
+    run.add_argument("--force", action="store_true",
+                     help="build, check and publish even when nothing changed since the last publish")
     run.add_argument("--previous-review-months", type=int, default=12,
                      help="on a warehouse without reviews, first build the rolling review this many "
                      "months before the latest order, so the report can show migrations (0: don't; "
@@ -259,11 +261,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         has_review_history,
     )
     from segmentation.report.review import write_report
+    from segmentation.run_state import record_publish, run_inputs, unchanged_since_last_publish
     from segmentation.sample.generate import generate
     from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
     dbt_vars = _dbt_vars(args)  # checked before anything runs
+    previous_review_results = []
     landing = settings.landing_dir
     steps = 5
     if args.regenerate or not landing.is_dir() or not any(landing.iterdir()):
@@ -276,24 +280,35 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"[1/{steps}] using existing landing files in {landing}")
     print(f"[2/{steps}] loading landing files into the raw zone")
-    report = load_landing(landing, settings.raw_dir, progress=_progress)
-    loaded = report.loaded_files
+    load = load_landing(landing, settings.raw_dir, progress=_progress)
+    loaded = load.loaded_files
     print(f"      {len(loaded)} new file(s), {sum(f.rows_loaded for f in loaded):,} rows loaded, "
           f"{sum(f.rows_rejected for f in loaded):,} rejected; "
-          f"{sum(f.status == 'skipped' for f in report.files)} file(s) already loaded"
-          + (f", {sum(f.status == 'ignored' for f in report.files)} ignored (see the warnings)"
-             if any(f.status == "ignored" for f in report.files) else ""))
+          f"{sum(f.status == 'skipped' for f in load.files)} file(s) already loaded"
+          + (f", {sum(f.status == 'ignored' for f in load.files)} ignored (see the warnings)"
+             if any(f.status == "ignored" for f in load.files) else ""))
+    inputs = run_inputs(settings, dbt_vars)
+    published_at = unchanged_since_last_publish(settings, inputs)
+    if published_at and settings.warehouse_path.is_file() and not args.force:
+        print(f"nothing changed since the publish of {published_at} (no new landing files, code, seeds or vars):")
+        print(f"the published warehouse is current: {settings.published_path}")
+        print("(segmentation run --force rebuilds anyway)")
+        print(f"done in {time.monotonic() - started:.0f}s")
+        return 0
     if "review_date" in dbt_vars:
         print(f"[3/{steps}] --vars sets review_date: no earlier review is built first")
     elif args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
         print(f"[3/{steps}] building the review of {args.previous_review_months} months ago (to compare with)")
-        build_previous_review(settings, args.previous_review_months, progress=_progress, extra_vars=dbt_vars)
+        previous_review_results = build_previous_review(
+            settings, args.previous_review_months, progress=_progress, extra_vars=dbt_vars
+        )
     else:
         print(f"[3/{steps}] the warehouse already holds a review to compare with")
     print(f"[4/{steps}] dbt build, then the data-quality gate, publish and Parquet export")
     result = build_validate_publish(settings, dbt_args=("build", *_vars_argument(dbt_vars)), progress=_progress)
     report = None
     if result.published:
+        record_publish(settings, inputs)
         dbt_docs = generate_dbt_docs(settings, progress=_progress)
         report = write_report(settings.published_path, settings.reports_dir,
                               dbt_docs=dbt_docs, gx_docs=result.docs_index)
@@ -314,8 +329,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if report is not None:
         print(f"dbt docs:            {dbt_docs}  (or: .venv/bin/dbt docs serve --profiles-dir .)")
         print(f"report:              {report.path}")
+    _record_in_dagster(settings, load_report=load, dbt_results=[*previous_review_results, *result.dbt_results],
+                       dbt_invocation_id=result.dbt_invocation_id, pipeline_result=result,
+                       report_path=report.path if report is not None else None)
     print(f"done in {time.monotonic() - started:.0f}s")
     return 0 if result.published else 1
+
+
+def _record_in_dagster(settings: Settings, **run) -> None:
+    """Let Dagster's UI show what this run materialized (orchestration/cli_runs.py).
+
+    A failure here never fails the run: the warehouse is built either way."""
+    try:
+        from orchestration.cli_runs import record_cli_run
+
+        print(record_cli_run(settings, **run).summary())
+    except Exception as exc:  # any failure to record is reported, never raised
+        print(f"warning: could not record this run in Dagster ({type(exc).__name__}: {exc}); the UI will not show it")
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:

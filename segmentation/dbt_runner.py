@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from segmentation.config import Settings
@@ -33,8 +34,36 @@ def build_marker(warehouse_path: Path) -> Path:
     return Path(f"{warehouse_path}.building")
 
 
+@dataclass(frozen=True)
+class DbtNodeResult:
+    """One node of a dbt invocation: what Dagster records as a materialization or check."""
+
+    unique_id: str
+    status: str  # dbt's: success, error, skipped, pass, fail, warn, ...
+    seconds: float
+    message: str
+
+
 class DbtFailed(RuntimeError):
     """dbt returned failures; the message lists the nodes that failed."""
+
+    def __init__(self, message: str, results: list[DbtNodeResult] | None = None) -> None:
+        super().__init__(message)
+        self.results = results or []
+
+
+def _node_results(result) -> list[DbtNodeResult]:
+    return [
+        DbtNodeResult(
+            unique_id=node_result.node.unique_id,
+            status=str(getattr(node_result.status, "value", node_result.status)).lower(),
+            seconds=float(node_result.execution_time or 0.0),
+            message=(node_result.message or "").strip(),
+        )
+        # `dbt parse` and `docs generate` return no node results.
+        for node_result in getattr(getattr(result, "result", None), "results", None) or []
+        if getattr(node_result, "node", None) is not None
+    ]
 
 
 class _NodeCounter:
@@ -82,11 +111,12 @@ def run_dbt(
     settings: Settings,
     *,
     progress: Callable[[str], None] | None = None,
-) -> None:
-    """Invoke `dbt <args>` on this project, pointed at settings.warehouse_path.
+) -> list[DbtNodeResult]:
+    """Invoke `dbt <args>` on this project, pointed at settings.warehouse_path; returns its nodes' results.
 
     `progress` receives a few "dbt build: 120/417 nodes" lines (none when omitted).
-    Raises DbtFailed naming every failed model or test, so callers can report it.
+    Raises DbtFailed naming every failed model or test (its `results` hold every node's), so
+    callers can report it.
     """
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
@@ -119,14 +149,14 @@ def run_dbt(
         _release_warehouse()
         if marker is not None:  # not reached when the process is killed: that is the point
             marker.unlink(missing_ok=True)
+    results = _node_results(result)
     if result.success:
-        return
-    failed: list[str] = []
-    for node_result in getattr(result.result, "results", None) or []:
-        if str(node_result.status).lower() in {"error", "fail", "runtime error"}:
-            failed.append(f"{node_result.node.unique_id}: {(node_result.message or '').strip()}")
+        return results
+    failed = [f"{r.unique_id}: {r.message}" for r in results if r.status in {"error", "fail", "runtime error"}]
     detail = "\n  ".join(failed) if failed else str(result.exception or "see the dbt log")
-    raise DbtFailed(f"dbt {' '.join(args)} failed:\n  {detail}\n(full dbt log: {dbt_log_path(settings)})")
+    raise DbtFailed(
+        f"dbt {' '.join(args)} failed:\n  {detail}\n(full dbt log: {dbt_log_path(settings)})", results
+    )
 
 
 def _marker_owner_running(marker: Path) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from segmentation.config import REVIEW_SELECT, Settings
+from segmentation.dbt_runner import DbtNodeResult
 from segmentation.publish.parquet_export import ExportResult, export_parquet
 from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, check_settled, publish
 from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
@@ -37,6 +38,7 @@ class PipelineResult:
     publish: PublishResult | None = None
     export: ExportResult | None = None
     dbt_invocation_id: str | None = None
+    dbt_results: list[DbtNodeResult] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -99,8 +101,9 @@ def build_validate_publish(
         check_settled(settings.warehouse_path)  # before the gate: a half-written warehouse is never published
     if dbt_args:
         try:
-            run_dbt(list(dbt_args), settings, progress=say)
+            result.dbt_results = run_dbt(list(dbt_args), settings, progress=say)
         except DbtFailed as exc:
+            result.dbt_results = exc.results
             result.reasons.append(str(exc))
             result.seconds = time.monotonic() - started
             return result
@@ -170,13 +173,13 @@ def has_review_history(warehouse_path: Path) -> bool:
 
 def build_review(
     settings: Settings, review_vars: dict[str, object], progress: Callable[[str], None] | None = None
-) -> None:
+) -> list[DbtNodeResult]:
     """Build one segment review (REVIEW_SELECT) with these dbt vars, e.g. review_type/review_date."""
     import json
 
     from segmentation.dbt_runner import run_dbt
 
-    run_dbt(
+    return run_dbt(
         ["build", "--select", *REVIEW_SELECT.split(), "--indirect-selection", "cautious",
          "--vars", json.dumps(review_vars)],
         settings,
@@ -189,14 +192,16 @@ def build_previous_review(
     months_before_latest: int,
     progress: Callable[[str], None] | None = None,
     extra_vars: dict[str, object] | None = None,
-) -> None:
+) -> list[DbtNodeResult]:
     """Build the rolling review `months_before_latest` months before the latest order date.
 
     Only the review models and what they need are built (as the annual review job does);
     the history keeps that review, so the next full build has two reviews to compare
     (segment_migrations, segment_movers, the report's migration heatmap).
     """
-    build_review(settings, {**(extra_vars or {}), "review_months_before_latest": months_before_latest}, progress)
+    return build_review(
+        settings, {**(extra_vars or {}), "review_months_before_latest": months_before_latest}, progress
+    )
 
 
 def generate_dbt_docs(settings: Settings, progress: Callable[[str], None] | None = None) -> Path:

@@ -1,7 +1,7 @@
 """A real Dagster run of the whole asset graph on a tiny generated data set.
 
 1. The refresh job loads, builds (dbt tests as checks), validates (GX suites as blocking
-   checks) and publishes.
+   checks) and publishes; then the annual review of FY2024 materializes as a partition.
 2. A new landing file brings a customer who signed up in 1985: dbt accepts it (no rule
    says otherwise), the GX suite on clean customers fails critically, and the blocking
    check stops the publish step: the published file stays byte-identical.
@@ -97,6 +97,33 @@ def test_dbt_runs_without_an_in_process_adapter_warning(
     assert not [e.user_message for e in logs if e.level >= logging.WARNING and "adapter" in e.user_message]
 
 
+def test_an_annual_review_partition_materializes_with_its_checks(
+    first_run: dg.ExecuteInProcessResult, tiny_data: Settings
+):
+    import duckdb
+
+    from orchestration.definitions import defs
+
+    assert first_run.success
+    job = defs.resolve_job_def("annual_review")
+    result = job.execute_in_process(partition_key="FY2024", instance=dg.DagsterInstance.ephemeral(),
+                                    raise_on_error=False)
+
+    assert result.success
+    checks = check_results(result)
+    assert checks["dbt_tests"].passed and checks["dbt_tests"].metadata["nodes"].value > 10
+    assert checks["quality_gate"].passed
+    (event,) = result.get_asset_materialization_events()
+    assert event.asset_key == dg.AssetKey(["reviews", "annual_segment_review"])
+    assert event.partition == "FY2024"
+    con = duckdb.connect(str(tiny_data.published_path), read_only=True)
+    try:
+        reviews = {row[0] for row in con.execute("select review_id from marts.segment_reviews").fetchall()}
+    finally:
+        con.close()
+    assert "annual-FY2024" in reviews
+
+
 def test_a_failing_blocking_check_stops_the_publish(first_run: dg.ExecuteInProcessResult, tiny_data: Settings):
     assert first_run.success
     before = sha256(tiny_data.published_path)
@@ -107,6 +134,11 @@ def test_a_failing_blocking_check_stops_the_publish(first_run: dg.ExecuteInProce
     checks = check_results(second)
     failed = checks["gx_staging_customers_rows"]
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    # The check links the operator to the suite's gate page, which shows the failure and the verdict.
+    page = Path(failed.metadata["gate_page"].value)
+    assert page.name == "staging_customers_rows.html"
+    assert "BLOCKED" in Path(failed.metadata["gate_verdict"].value).read_text()
+    assert "fail" in page.read_text()
     assert "marts/customer_clv" in materialized(second), "dbt itself accepted the data"
     assert "published_warehouse" not in materialized(second)
     assert sha256(tiny_data.published_path) == before

@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.defs.resources import SegmentationResource
+from orchestration.defs.reviews import completed_fiscal_years, fiscal_year_end, fiscal_year_label
 from orchestration.defs.schedules import daily_refresh, landing_file_sensor, monthly_rolling_review
 
 PRODUCTS_CSV = "product_id,category,list_price,unit_cost\nP1,hardware,1,1\n"
@@ -91,31 +92,67 @@ def test_sensor_ignores_files_the_loader_would_ignore(tmp_path: Path, ignored: s
     assert isinstance(landing_file_sensor(dg.build_sensor_context(resources=resources)), dg.SkipReason)
 
 
-def test_annual_review_partitions_are_complete_fiscal_years() -> None:
+def test_annual_review_partitions_are_the_fiscal_years_that_ended() -> None:
     job = defs.resolve_job_def("annual_review")
-    keys = job.partitions_def.get_partition_keys(current_time=dt.datetime(2026, 11, 22, tzinfo=dt.UTC))
+    keys = job.partitions_def.get_partition_keys()
 
-    assert keys == ["2023-01-01", "2024-01-01", "2025-01-01"], "FY2026 is not over yet"
+    assert keys[0] == "FY2023"
+    assert all(fiscal_year_end(key) < dt.date.today() for key in keys), "a fiscal year still running"
+    assert fiscal_year_end(f"FY{int(keys[-1][2:]) + 1}") >= dt.date.today(), "an ended fiscal year is missing"
+
+
+@pytest.mark.parametrize(
+    ("now", "start_month", "expected"),
+    [
+        (dt.datetime(2026, 11, 22, tzinfo=dt.UTC), 1, ["FY2023", "FY2024", "FY2025"]),
+        (dt.datetime(2027, 1, 1, tzinfo=dt.UTC), 1, ["FY2023", "FY2024", "FY2025", "FY2026"]),
+        # April fiscal years: FY2026 ran from April 2025 to March 2026.
+        (dt.datetime(2026, 11, 22, tzinfo=dt.UTC), 4, ["FY2023", "FY2024", "FY2025", "FY2026"]),
+        (dt.datetime(2026, 3, 31, tzinfo=dt.UTC), 4, ["FY2023", "FY2024", "FY2025"]),
+    ],
+)
+def test_fiscal_year_partitions_are_labelled_by_the_year_they_end_in(now, start_month, expected) -> None:
+    assert completed_fiscal_years(now, start_month) == expected
 
 
 def test_yearly_schedule_reviews_the_fiscal_year_that_just_ended() -> None:
     schedule = defs.resolve_schedule_def("annual_review_schedule")
-    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 1, 1, 0, 5, tzinfo=dt.UTC))
+    last_ended = defs.resolve_job_def("annual_review").partitions_def.get_partition_keys()[-1]
+    first_day_after = fiscal_year_end(last_ended) + dt.timedelta(days=1)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime.combine(first_day_after, dt.time(0, 5), tzinfo=dt.UTC),
+        repository_def=defs.get_repository_def(),
+    )
 
     (request,) = schedule.evaluate_tick(context).run_requests
 
-    assert request.partition_key == "2025-01-01"
+    assert request.partition_key == last_ended
+
+
+def test_yearly_schedule_says_to_reload_when_the_year_is_not_a_partition_yet() -> None:
+    schedule = defs.resolve_schedule_def("annual_review_schedule")
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2099, 1, 1, 0, 5, tzinfo=dt.UTC))
+
+    result = schedule.evaluate_tick(context)
+
+    assert not result.run_requests
+    assert "FY2098" in result.skip_message and "Reload" in result.skip_message
 
 
 @pytest.mark.parametrize(
-    ("window_end", "review_date", "label"),
+    ("label", "start_month", "review_date"),
     [
-        (dt.datetime(2025, 1, 1, tzinfo=dt.UTC), dt.date(2024, 12, 31), "FY2024"),
-        (dt.datetime(2025, 7, 1, tzinfo=dt.UTC), dt.date(2025, 6, 30), "FY2025"),  # July fiscal years
+        ("FY2024", 1, dt.date(2024, 12, 31)),
+        ("FY2025", 7, dt.date(2025, 6, 30)),  # July fiscal years
+        ("FY2025", 4, dt.date(2025, 3, 31)),  # April fiscal years: FY2025 is April 2024 to March 2025
     ],
 )
-def test_a_fiscal_year_partition_reviews_its_last_day(window_end, review_date, label) -> None:
-    from orchestration.defs.reviews import fiscal_year_label, review_date_for
+def test_a_fiscal_year_partition_reviews_its_last_day(label, start_month, review_date) -> None:
+    assert fiscal_year_end(label, start_month) == review_date
+    assert fiscal_year_label(review_date, start_month) == label
+    assert fiscal_year_label(review_date + dt.timedelta(days=1), start_month) != label
 
-    assert review_date_for(window_end) == review_date
-    assert fiscal_year_label(review_date) == label
+
+def test_a_malformed_fiscal_year_is_refused() -> None:
+    with pytest.raises(ValueError, match="FY<yyyy>"):
+        fiscal_year_end("2024-01-01")

@@ -6,6 +6,7 @@ import json
 
 import dagster as dg
 
+from orchestration.defs.monitoring import raw_freshness
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
 from segmentation.ingest.contract import load_contract
 
@@ -21,7 +22,7 @@ LOADER_KEYS = [dg.AssetKey(["loader", "_load_manifest"]), dg.AssetKey(["loader",
 @dg.multi_asset(
     specs=[
         *[
-            dg.AssetSpec(key, group_name="raw", kinds={"parquet"},
+            dg.AssetSpec(key, group_name="raw", kinds={"parquet"}, freshness_policy=raw_freshness,
                          description=f"raw.{key.path[-1]}: landing files typed by the contract (raw zone)")
             for key in RAW_KEYS
         ],

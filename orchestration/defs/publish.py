@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.defs.monitoring import published_freshness
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
 
 # segmentation.publish (and DuckDB with it) is imported when the asset runs.
@@ -14,6 +15,7 @@ def build_published_warehouse(upstream: list[dg.AssetKey]) -> dg.AssetsDefinitio
         group_name="publish",
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
+        freshness_policy=published_freshness,
         description="Copy of the marts and audit schemas, swapped in with an atomic rename. "
         "Runs only when every blocking check upstream (dbt tests, GX suites) passed in this run.",
     )

@@ -34,6 +34,39 @@ def _specs(asset_keys: set[dg.AssetKey]) -> list[dg.AssetCheckSpec]:
     ]
 
 
+def _page_links(report, suite_name: str) -> dict[str, dg.MetadataValue]:
+    """Links shown on the check in the UI: the suite's gate page (its expectations merged
+    across chunks, with severity and the publish verdict) and GX's own Data Docs."""
+    from segmentation.quality.pages import page_path
+
+    links = {}
+    if report.pages_index:
+        links["gate_page"] = dg.MetadataValue.path(str(page_path(report.pages_index.parent, suite_name)))
+        links["gate_verdict"] = dg.MetadataValue.path(str(report.pages_index))
+    if report.docs_index:
+        links["data_docs"] = dg.MetadataValue.path(str(report.docs_index))
+    return links
+
+
+def suite_outcome(report, suite: SuiteSpec) -> tuple[bool, dg.AssetCheckSeverity, dict]:
+    """A suite's check result from the gate's report: passed, severity and what failed.
+
+    Shared by the checks of a Dagster run and by the CLI's report of its own runs
+    (orchestration/cli_runs.py), so both read the same in the UI."""
+    checks = [c for c in report.checks if c.suite == suite.name]
+    critical = [c for c in checks if not c.success and c.blocking]
+    warnings = [c for c in checks if not c.success and not c.blocking]
+    metadata = {
+        "expectations": len(checks),
+        "failed_critical": [c.describe() for c in critical],
+        "failed_warning": [c.describe() for c in warnings],
+        "skipped": any(reason.startswith(suite.name) for reason in report.skipped),
+        **_page_links(report, suite.name),
+    }
+    severity = dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN
+    return not critical and not warnings, severity, metadata
+
+
 def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefinition:
     specs = _specs(asset_keys)
     by_name = {spec.name: spec for spec in specs}
@@ -48,24 +81,16 @@ def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefiniti
             settings.warehouse_path, suites=suites, gx_project_dir=settings.project_dir / "expectations",
             dbt_project_dir=settings.project_dir, progress=context.log.info,
         )
-        if report.docs_index:
-            context.log.info(f"GX Data Docs: {report.docs_index}")
+        if report.pages_index:
+            context.log.info(f"gate pages (verdict, one page per suite): {report.pages_index}")
         for suite in suites:
-            checks = [c for c in report.checks if c.suite == suite.name]
-            critical = [c for c in checks if not c.success and c.blocking]
-            warnings = [c for c in checks if not c.success and not c.blocking]
+            passed, severity, metadata = suite_outcome(report, suite)
             yield dg.AssetCheckResult(
                 check_name=f"gx_{suite.name}",
                 asset_key=by_name[f"gx_{suite.name}"].asset_key,
-                passed=not critical and not warnings,
-                severity=dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "expectations": len(checks),
-                    "failed_critical": [c.describe() for c in critical],
-                    "failed_warning": [c.describe() for c in warnings],
-                    "skipped": any(reason.startswith(suite.name) for reason in report.skipped),
-                    "data_docs": str(report.docs_index or ""),
-                },
+                passed=passed,
+                severity=severity,
+                metadata=metadata,
             )
 
     return great_expectations_suites

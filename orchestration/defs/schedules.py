@@ -12,10 +12,12 @@ import dagster as dg
 
 from orchestration.defs.ingestion import landing_sensor_for
 from orchestration.defs.resources import WAREHOUSE_WRITER_TAG
+from orchestration.defs.reviews import ANNUAL_REVIEW_KEY
 
 refresh_job = dg.define_asset_job(
     name="refresh_warehouse",
-    selection=dg.AssetSelection.all(),
+    # Everything but the annual review, which is partitioned by fiscal year (job annual_review).
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(ANNUAL_REVIEW_KEY),
     tags=WAREHOUSE_WRITER_TAG,
     description="Load new landing files, dbt build, data-quality checks, publish.",
 )

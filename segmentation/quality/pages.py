@@ -49,6 +49,11 @@ def _page_name(suite: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", suite) + ".html"
 
 
+def page_path(folder: Path, suite: str) -> Path:
+    """Where write_pages puts a suite's page."""
+    return folder / _page_name(suite)
+
+
 def _verdict(report: QualityReport) -> str:
     if report.passed:
         return (
