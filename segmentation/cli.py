@@ -379,10 +379,13 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.pipeline import build_validate_publish
+    from segmentation.publish.warehouse import check_settled
 
     if args.skip_build and args.vars:
         raise UsageError("--vars applies to the build; with --skip-build nothing is built. "
                          "Drop --skip-build to rebuild with these vars, or drop --vars")
+    if args.skip_build:
+        check_settled(settings.warehouse_path, build_marker_too=True)  # e.g. after a killed `segmentation run`
     result = build_validate_publish(
         settings, dbt_args=None if args.skip_build else ("build", *_vars_argument(_dbt_vars(args))),
         publish_to=args.to,

@@ -24,6 +24,16 @@ _RESULT_EVENTS = {
 }
 
 
+# dbt commands that write the warehouse: while one runs, and after one that was killed,
+# `<warehouse>.building` exists, and `publish --skip-build` refuses the file (half built).
+_WRITING_COMMANDS = {"build", "run", "seed", "snapshot"}
+
+
+def build_marker(warehouse_path: Path) -> Path:
+    """`<warehouse>.building`, holding the pid of the dbt command writing the warehouse."""
+    return Path(f"{warehouse_path}.building")
+
+
 @dataclass(frozen=True)
 class DbtNodeResult:
     """One node of a dbt invocation: what Dagster records as a materialization or check."""
@@ -124,6 +134,11 @@ def run_dbt(
     ]
     counter = _NodeCounter(f"dbt {args[0]}" if args else "dbt", progress or (lambda _: None),
                            interactive and progress is not None)
+    marker = build_marker(settings.warehouse_path) if args and args[0] in _WRITING_COMMANDS else None
+    if marker is not None and _marker_owner_running(marker):
+        marker = None  # another build runs: dbt will stop at its lock; its marker stays its own
+    if marker is not None:
+        marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         # dbt runs in this process and reads its profile's paths from the environment: set
         # them for this call only, so the caller's environment is left as it was.
@@ -132,6 +147,8 @@ def run_dbt(
     finally:
         counter.finish()
         _release_warehouse()
+        if marker is not None:  # not reached when the process is killed: that is the point
+            marker.unlink(missing_ok=True)
     results = _node_results(result)
     if result.success:
         return results
@@ -140,6 +157,22 @@ def run_dbt(
     raise DbtFailed(
         f"dbt {' '.join(args)} failed:\n  {detail}\n(full dbt log: {dbt_log_path(settings)})", results
     )
+
+
+def _marker_owner_running(marker: Path) -> bool:
+    try:
+        pid = int(marker.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager

@@ -23,21 +23,31 @@ def explain(exc: BaseException) -> str:
     """A one-line message for `exc` that names the file or value and the next step."""
     from segmentation.dbt_vars import VarsError
 
-    if isinstance(exc, UsageError | VarsError) or _is_project_error(exc):
+    if isinstance(exc, UsageError | VarsError):
         return str(exc)
+    # Checked before the project's own errors: a dbt run that failed on the lock (DbtFailed)
+    # lists every node; the one line that matters is who holds the file.
     lock = _LOCK.search(str(exc))
     if lock:
         return (
-            f"{lock['path']} is in use by another process (PID {lock['pid']}: {_command_line(int(lock['pid']))}). "
+            f"{lock['path']} is in use by another process ({lock_holder(exc)}). "
             "DuckDB allows one writer or many readers at a time: wait for that process to finish "
             "(or stop it), then run this again"
         )
+    if _is_project_error(exc):
+        return str(exc)
     if isinstance(exc, FileNotFoundError):
         return f"{exc.filename or exc}: no such file or folder; check the path and the SEGMENTATION_* settings"
     if isinstance(exc, PermissionError):
         return (f"{exc.filename or exc}: permission denied; check who owns it, "
                 "or point the SEGMENTATION_* setting elsewhere")
     return f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback, and report it)"
+
+
+def lock_holder(exc: BaseException) -> str | None:
+    """'PID <n>: <its command line>' when `exc` is DuckDB's conflicting-lock error, else None."""
+    lock = _LOCK.search(str(exc))
+    return f"PID {lock['pid']}: {_command_line(int(lock['pid']))}" if lock else None
 
 
 def _is_project_error(exc: BaseException) -> bool:

@@ -23,7 +23,7 @@ from typing import Literal
 from segmentation.config import REVIEW_SELECT, Settings
 from segmentation.dbt_runner import DbtNodeResult
 from segmentation.publish.parquet_export import ExportResult, export_parquet
-from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, publish
+from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, check_settled, publish
 from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
 from segmentation.quality.suites import SuiteSpec
 
@@ -97,6 +97,8 @@ def build_validate_publish(
         status="blocked", working_path=settings.warehouse_path, published_path=target
     )
 
+    if not dbt_args:
+        check_settled(settings.warehouse_path)  # before the gate: a half-written warehouse is never published
     if dbt_args:
         try:
             result.dbt_results = run_dbt(list(dbt_args), settings, progress=say)

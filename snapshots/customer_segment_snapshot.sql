@@ -34,7 +34,7 @@
 
 select *
 from {{ ref('customer_service_assignment') }}
-where '{{ var("review_type", "rolling") }}' = 'rolling'
+where {{ sql_literal(var('review_type', 'rolling'), 'name', 'review_type') }} = 'rolling'
 {%- if existing is not none %}
     and cast(review_date as {{ dbt.type_timestamp() }}) >= (
         select coalesce(max(dbt_valid_from), cast('1900-01-01' as {{ dbt.type_timestamp() }}))

@@ -100,7 +100,7 @@ class Case:
         """This case's landing files: 'entity/file' -> path."""
         landing = CORPUS / self.name / "landing"
         return {
-            p.relative_to(landing).as_posix(): p for p in sorted(landing.rglob("*")) if p.is_file()
+            p.relative_to(landing).as_posix(): p for p in sorted(landing.rglob("*")) if p.is_file() or p.is_symlink()
         }
 
     def files(self) -> dict[str, Path]:
@@ -143,10 +143,20 @@ def case_params() -> list:
 
 
 def materialize(case: Case, landing: Path, *, namespaced: bool) -> None:
-    for rel, source in case.files().items():
-        data = source.read_bytes()
+    files = case.files()
+    for rel, source in files.items():
         target = landing / (case.stored(rel) if namespaced else rel)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            # A link (broken, or a loop) is a case of its own: recreate it, pointing at the
+            # stored name when it points at one of the case's files.
+            link = os.readlink(source)
+            sibling = f"{rel.rsplit('/', 1)[0]}/{link}"
+            if namespaced and sibling in files:
+                link = case.stored(sibling).rsplit("/", 1)[1]
+            target.symlink_to(link)
+            continue
+        data = source.read_bytes()
         target.write_bytes(case.namespace(data) if namespaced else data)
 
 
@@ -245,7 +255,9 @@ class CaseView:
         self.case, self.con, self.namespaced = case, con, namespaced
         self.stored_files = [case.stored(r) if namespaced else r for r in case.files()]
         self.results = {(f.entity, f.path.name): f for f in report.files}
-        self.warnings = [w for w in report.warnings if any(s in w for s in self.stored_files)]
+        # A file inside a sub-folder of an entity folder is reported as that sub-folder.
+        entries = {*self.stored_files, *("/".join(s.split("/")[:2]) for s in self.stored_files)}
+        self.warnings = [w for w in report.warnings if any(s in w for s in entries)]
 
     def file(self, stored: str) -> str:
         return self.case.unstored(stored) if self.namespaced else stored

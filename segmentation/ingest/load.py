@@ -30,10 +30,12 @@ DuckDB, Spark and (by copy) PostgreSQL read (macros/raw_zone.sql).
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import hashlib
 import logging
 import os
+import re
 import shutil
 import uuid
 import zlib
@@ -51,6 +53,7 @@ from segmentation.ingest.raw_zone import METADATA_COLUMNS
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+HEADER_READ_BYTES = 1 << 20
 __all__ = ["METADATA_COLUMNS", "FileResult", "LoadError", "LoadReport", "landing_files", "load_landing"]
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
@@ -219,7 +222,7 @@ def _discover(
         if not child.is_dir() or child.name not in known:
             _ignore(
                 report, None, child, landing_dir,
-                f"not an entity folder of the contract ({', '.join(contract.names)})",
+                _link_problem(child) or f"not an entity folder of the contract ({', '.join(contract.names)})",
             )
     plan = []
     for entity in contract.entities:
@@ -257,14 +260,28 @@ def _entity_files(folder: Path, report: LoadReport | None = None, landing_dir: P
 def _why_not_loadable(path: Path) -> str | None:
     if path.name.startswith("."):
         return "hidden file (name starts with a dot)"
-    if not path.exists():
-        return "broken symbolic link"
+    link = _link_problem(path)
+    if link is not None:
+        return link
     if path.is_dir():
         return "a folder, not a file (entity folders are not searched recursively)"
     if not path.is_file():
         return "not a regular file"
     if not path.name.endswith(SUPPORTED_SUFFIXES):
         return f"unsupported file type (expected {', '.join(SUPPORTED_SUFFIXES)})"
+    return None
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why a symbolic link cannot be followed, or None (not a link, or a good one)."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (the link leads back to itself); fix or remove the link"
+        return f"broken symbolic link (its target {os.readlink(path)} does not exist); fix or remove the link"
     return None
 
 
@@ -322,10 +339,12 @@ def _header(path: Path, entity: Entity, report: LoadReport) -> list[str]:
         except duckdb.Error as exc:
             raise LoadError(f"{path}: not a readable Parquet file ({exc})") from exc
     else:
-        names = _csv_header(path)
         if path.name.endswith(".gz"):
             _check_gzip(path)
-    normalized = [name.strip().lower() for name in names]
+        names = _csv_header(path)
+    # An unnamed column (e.g. a trailing comma in the header) gets a positional name that no
+    # contract column has, so it is an extra column like any other: ignored, with a warning.
+    normalized = [name.strip().lower() or f"unnamed_column_{i}" for i, name in enumerate(names, start=1)]
     duplicates = sorted({n for n in normalized if normalized.count(n) > 1})
     if duplicates:
         raise LoadError(f"{path}: column {duplicates[0]!r} appears more than once in the header")
@@ -365,9 +384,11 @@ def _csv_header(path: Path) -> list[str]:
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
-            first_line = fh.readline()
+            # A bounded read: a file with CR-only line endings has no b"\n" to stop readline.
+            start = fh.read(HEADER_READ_BYTES)
     except (OSError, EOFError) as exc:
         raise LoadError(f"{path}: cannot be read ({exc})") from exc
+    first_line = start.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n", 1)[0]
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -400,6 +421,69 @@ def _load_file(
     their line numbers, and the rejects next to them.
     """
     relative = str(path.relative_to(landing_dir))
+    is_parquet = path.name.endswith(".parquet")
+    try:
+        return _type_file(duck, entity, path, sha256, header, report, relative, raw_dir, staging, number)
+    except duckdb.Error as exc:
+        raise LoadError(_unreadable(path, is_parquet, exc)) from exc
+
+
+def _unreadable(path: Path, is_parquet: bool, exc: duckdb.Error) -> str:
+    """What to tell about a file DuckDB's reader gave up on (not a bad record: those are rejects)."""
+    mixed = None if is_parquet else _mixed_line_endings(path)
+    if mixed is not None:
+        line, ending, first = mixed
+        return (
+            f"{path}: line {line} ends with {ending} but line 1 with {first} (mixed line endings); "
+            "the file is rejected whole and nothing was loaded. Convert it to one line ending "
+            "(e.g. dos2unix) and load again."
+        )
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"{path}: cannot be read as {'Parquet' if is_parquet else 'CSV'} ({reason}); nothing was loaded. "
+        "Check the file against docs/data_contract.md and load again."
+    )
+
+
+_LINE_ENDINGS = {b"\r\n": "CRLF", b"\n": "LF", b"\r": "CR"}
+
+
+def _mixed_line_endings(path: Path) -> tuple[int, str, str] | None:
+    """(line, its ending, line 1's ending) of the first line that ends unlike line 1, if any.
+    Read only after DuckDB failed, to say why; quoted line breaks count as lines here."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    first, line, carry = None, 1, b""
+    try:
+        with opener(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                block, carry = carry + block, b""
+                if block.endswith(b"\r"):  # may be the first half of a CRLF
+                    block, carry = block[:-1], b"\r"
+                for match in re.finditer(rb"\r\n|\r|\n", block):
+                    ending = _LINE_ENDINGS[match.group()]
+                    first = first or ending
+                    if ending != first:
+                        return line, ending, first
+                    line += 1
+            if carry and first not in (None, "CR"):
+                return line, "CR", first
+    except (OSError, EOFError, zlib.error):
+        return None
+    return None
+
+
+def _type_file(
+    duck: raw_zone.DuckDBSettings,
+    entity: Entity,
+    path: Path,
+    sha256: str,
+    header: list[str],
+    report: LoadReport,
+    relative: str,
+    raw_dir: Path,
+    staging: Path,
+    number: int,
+) -> FileResult:
     is_parquet = path.name.endswith(".parquet")
     q = raw_zone.ident
     con = duck.connect()

@@ -15,10 +15,12 @@ so a reader sees the old export or the new one, never a half-written one. Each t
 one `COPY (SELECT ...) TO` that DuckDB streams to Parquet: memory stays bounded by
 `segmentation.config.duckdb_settings()` whatever the table size. The newest
 `KEEP_VERSIONS` versions are kept so a query that started on the previous export can finish.
+The staging folder of an export that was killed is removed by the next export.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -29,6 +31,9 @@ from pathlib import Path
 import duckdb
 
 from segmentation.config import duckdb_settings
+from segmentation.publish.leftovers import remove_leftovers
+
+log = logging.getLogger(__name__)
 
 # BI-facing marts and the column that identifies their review (None: not partitioned).
 # Facts (fct_*), audit tables and the time spine are not part of the export.
@@ -85,6 +90,8 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
         raise ExportError(f"{published_path}: no published warehouse to export; publish first")
     versions = export_root / "versions"
     versions.mkdir(parents=True, exist_ok=True)
+    for leftover in [*remove_leftovers(versions, "."), *remove_leftovers(export_root, ".current.tmp-")]:
+        log.info("removed %s, left by an export that did not finish", leftover)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     version_dir = versions / stamp
     staging = versions / f".{stamp}.tmp-{os.getpid()}"
@@ -114,7 +121,7 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
                     # one file, so readers still find the table and its columns.
                     target.mkdir(parents=True)
                     target = target / "data_0.parquet"
-                con.execute(f"COPY (SELECT * FROM marts.{table}) TO '{target}' ({options})")
+                con.execute(f"COPY (SELECT * FROM marts.{table}) TO {_literal(str(target))} ({options})")
                 tables[table] = rows
         finally:
             con.close()
@@ -145,3 +152,8 @@ def _prune(versions: Path, *, keep: int, protect: Path) -> None:
     for old in finished[:-keep]:
         if old != protect:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _literal(value: str) -> str:
+    """A path as an SQL string literal (a data folder may have a quote in its name)."""
+    return "'" + value.replace("'", "''") + "'"

@@ -17,7 +17,8 @@ writes. Publishing:
 
 A reader that opened the old file keeps reading the old file; the next connection sees the
 new one; nobody sees a half-written file. When anything fails, the temporary file is
-removed and the published file is not touched.
+removed and the published file is not touched; the temporary files of a publish that was
+killed are removed by the next one (segmentation/publish/leftovers.py).
 
 DuckDB runs with the memory limit and threads of `segmentation.config.duckdb_settings()`
 and spills to `<temporary>.spill/`, removed afterwards.
@@ -28,6 +29,7 @@ only read here, and the published file is only ever replaced, never written in p
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -39,6 +41,9 @@ from pathlib import Path
 import duckdb
 
 from segmentation.config import duckdb_settings
+from segmentation.publish.leftovers import remove_leftovers
+
+log = logging.getLogger(__name__)
 
 BI_SCHEMAS = ("marts", "audit")
 # Schemas that hold personal or unvalidated data: never published.
@@ -96,17 +101,15 @@ def publish(
         raise PublishError("nothing to publish: no schema given")
     if not working_path.is_file():
         raise PublishError(f"{working_path}: the working warehouse does not exist")
-    if Path(f"{working_path}.wal").exists():
-        raise PublishError(
-            f"{working_path}.wal exists: a process is writing the working warehouse (or one "
-            "crashed); wait for it to finish, or open the file once with DuckDB to replay it"
-        )
+    check_settled(working_path)
     if Path(f"{published_path}.wal").exists():
         raise PublishError(
             f"{published_path}.wal exists: something opened the published file for writing; "
             "published files are read-only. Stop that process, then remove the .wal file"
         )
     published_path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in remove_leftovers(published_path.parent, f"{published_path.name}.tmp-"):
+        log.info("removed %s, left by a publish that did not finish", leftover)
     temporary = published_path.with_name(f"{published_path.name}.tmp-{os.getpid()}")
     published_at = datetime.now(UTC).replace(tzinfo=None)
     _remove(temporary)
@@ -128,6 +131,45 @@ def publish(
         size_bytes=published_path.stat().st_size,
         seconds=time.monotonic() - started,
     )
+
+
+def check_settled(working_path: Path, *, build_marker_too: bool = False) -> None:
+    """Refuse a working warehouse that a process is writing, or that a build left halfway.
+
+    A killed build leaves what it committed before it died (some models new, some old) and
+    often a `.wal`; the gate could pass on such a mix, so it is not published as it is. With
+    `build_marker_too` (the CLI's `publish --skip-build`), the `<warehouse>.building` marker
+    of a killed CLI build counts too. The message says what to run.
+    """
+    from segmentation.dbt_runner import build_marker
+
+    working_path = Path(working_path)
+    wal, marker = Path(f"{working_path}.wal"), build_marker(working_path)
+    left = [path for path in (marker if build_marker_too else None, wal) if path is not None and path.exists()]
+    if not left:
+        return
+    writer = _writer(working_path)
+    if writer is not None:
+        raise PublishError(f"{working_path} is being written by {writer}: wait for it to finish, then run this again")
+    raise PublishError(
+        f"{left[0]} was left by a build that did not finish (killed or crashed): {working_path} may be half "
+        "built, so it is not published as it is. Run `segmentation publish` (without --skip-build) to "
+        "rebuild and publish; the published file was not changed"
+    )
+
+
+def _writer(working_path: Path) -> str | None:
+    """The process holding DuckDB's write lock on the file (from DuckDB's own message), or None."""
+    from segmentation.errors import lock_holder
+
+    try:
+        duckdb.connect(str(working_path), read_only=True).close()
+    except duckdb.Error as exc:
+        holder = lock_holder(exc)
+        if holder is not None:
+            return holder
+        raise
+    return None
 
 
 def _write(

@@ -42,7 +42,7 @@ resolved as (
         'latest_clean_order_date_less_{{ months_before_latest }}_months' as review_date_source,
         {%- endif %}
         {%- else -%}
-        cast('{{ review_date_var }}' as date) as review_date,
+        cast({{ sql_literal(review_date_var, 'date', 'review_date') }} as date) as review_date,
         'var' as review_date_source,
         {%- endif %}
         latest_order_date
@@ -60,7 +60,7 @@ final as (
         ) as rolling_window_start,
         {{ rolling_window_months }} as rolling_window_months,
         {{ fiscal_year_start_month }} as fiscal_year_start_month,
-        '{{ var("reporting_currency") }}' as reporting_currency,
+        {{ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency') }} as reporting_currency,
         review_date_source,
         latest_order_date
     from resolved

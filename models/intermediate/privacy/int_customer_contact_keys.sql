@@ -2,9 +2,8 @@
 -- BI tools and CRM exports can join on a customer's contact without the warehouse's BI
 -- marts ever holding the email itself. The salt comes from the environment
 -- (SEGMENTATION_CONTACT_KEY_SALT); without it the key is only as strong as the public
--- sample salt, which is fine for the generated data and nothing else. The salt appears in
--- dbt's compiled SQL under target/, never in a table.
-{%- set salt = env_var('SEGMENTATION_CONTACT_KEY_SALT', 'sample-data-only-not-a-secret') %}
+-- sample salt, which is fine for the generated data and nothing else. On DuckDB the salt is
+-- read at run time (macro contact_key_salt), so it appears in no compiled SQL, artefact or log.
 with
 
 customers as (
@@ -20,7 +19,7 @@ final as (
         customer_id,
         case
             when email is not null and trim(email) <> ''
-                then {{ dbt.hash(dbt.concat(["'" ~ salt ~ "'", "lower(trim(email))"])) }}
+                then {{ dbt.hash(dbt.concat([contact_key_salt(), "lower(trim(email))"])) }}
         end as contact_key
     from customers
 

@@ -25,7 +25,7 @@ checked as (
             ("acquisition_channel not in " ~ contract_allowed_values('acquisition_spend', 'acquisition_channel'), "invalid_acquisition_channel"),
             ("spend_month <> " ~ dbt.date_trunc('month', 'spend_month'), "spend_month_not_first_day"),
             ("spend_amount < 0", "negative_spend"),
-            ("currency <> '" ~ var('reporting_currency') ~ "'", "currency_mismatch"),
+            ("currency <> " ~ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency'), "currency_mismatch"),
         ]) }} as quarantine_reason
     from ranked
 

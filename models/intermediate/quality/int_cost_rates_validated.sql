@@ -51,7 +51,7 @@ checked as (
             ("ranked.activity = 'support_minute' and ranked.support_channel not in " ~ contract_allowed_values('support_tickets', 'channel'), "invalid_channel"),
             ("ranked.valid_to <= ranked.valid_from", "valid_to_not_after_valid_from"),
             ("ranked.rate < 0", "negative_rate"),
-            ("ranked.currency <> '" ~ var('reporting_currency') ~ "'", "currency_mismatch"),
+            ("ranked.currency <> " ~ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency'), "currency_mismatch"),
             ("overlapping.activity is not null and ranked.version_rank = 1", "overlapping_validity"),
         ]) }} as quarantine_reason
     from ranked

@@ -64,7 +64,7 @@ checked as (
             ("ranked.ordered_at > ranked._loaded_at", "ordered_in_future"),
             ("ranked.order_status not in " ~ contract_allowed_values('orders', 'status'), "invalid_status"),
             ("ranked.sales_channel not in " ~ contract_allowed_values('orders', 'sales_channel'), "invalid_sales_channel"),
-            ("ranked.currency <> '" ~ var('reporting_currency') ~ "'", "currency_mismatch"),
+            ("ranked.currency <> " ~ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency'), "currency_mismatch"),
         ]) }} as quarantine_reason
     from ranked
     left join current_customers

@@ -62,7 +62,7 @@ checked as (
             ("ranked.service_plan not in " ~ contract_allowed_values('service_contracts', 'plan'), "invalid_plan"),
             ("ranked.end_date < ranked.start_date", "end_before_start"),
             ("ranked.annual_fee < 0", "negative_annual_fee"),
-            ("ranked.currency <> '" ~ var('reporting_currency') ~ "'", "currency_mismatch"),
+            ("ranked.currency <> " ~ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency'), "currency_mismatch"),
         ]) }} as quarantine_reason
     from ranked
     left join current_customers

@@ -24,16 +24,16 @@
 -- max_cumulative_share (when set). The last rule has neither and catches every remaining
 -- customer (the explicit unprofitable tier: a negative value score).
 {%- set rank_partition = 'tenure_band' if var('segment_rank_within_tenure_band', true) else 'review_date' %}
-{%- set prior_weight_years = var('segment_value_prior_weight_years', 0.1) %}
-{%- set prior_min_tenure_years = var('segment_value_prior_min_tenure_years', 1) %}
-{%- set prior_min_customers = var('segment_value_prior_min_customers', 3) %}
+{%- set prior_weight_years = sql_literal(var('segment_value_prior_weight_years', 0.1), 'number', 'segment_value_prior_weight_years') %}
+{%- set prior_min_tenure_years = sql_literal(var('segment_value_prior_min_tenure_years', 1), 'number', 'segment_value_prior_min_tenure_years') %}
+{%- set prior_min_customers = sql_literal(var('segment_value_prior_min_customers', 3), 'number', 'segment_value_prior_min_customers') %}
 {%- set prior_attributes = var(
     'segment_value_prior_attributes', ['service_plan', 'size_group', 'acquisition_channel']
 ) %}
 {%- set prior_key_parts = [] %}
 {%- for attribute in prior_attributes %}
     {%- if not loop.first %}{%- do prior_key_parts.append("' / '") %}{%- endif %}
-    {%- do prior_key_parts.append("coalesce(cast(" ~ attribute ~ " as " ~ dbt.type_string() ~ "), '(none)')") %}
+    {%- do prior_key_parts.append("coalesce(cast(" ~ sql_name(attribute, 'segment_value_prior_attributes') ~ " as " ~ dbt.type_string() ~ "), '(none)')") %}
 {%- endfor %}
 {%- set prior_key = dbt.concat(prior_key_parts) if prior_key_parts else "'all customers'" %}
 {%- set reference_text = "' customers of " ~ prior_min_tenure_years ~ "+ years" %}

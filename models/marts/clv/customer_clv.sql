@@ -2,7 +2,7 @@
 -- historical CLV (cumulative net profit to date) and predicted CLV (expected future gross
 -- margin over each horizon, discounted), with P(alive) and expected purchases.
 -- Customers without a completed purchase have no BG/NBD summary: their predictions are 0.
-{%- set horizons = var('clv_horizons_months', [12, 36]) %}
+{%- set horizons = var('clv_horizons_months', [12, 36]) | map('int') | list %}
 
 with
 

@@ -155,7 +155,7 @@ assigned as (
         winning_service_levels.service_level as effective_service_level,
         winning_service_levels.entitlement_rank,
         winning_service_levels.membership as service_level_source,
-        coalesce(winning_routes.routing_queue, '{{ var("segment_default_routing_queue", "standard") }}') as routing_queue,
+        coalesce(winning_routes.routing_queue, {{ sql_literal(var('segment_default_routing_queue', 'standard'), 'name', 'segment_default_routing_queue') }}) as routing_queue,
         coalesce(winning_routes.membership, 'default') as routing_source,
         winning_service_levels.sla_first_response_hours,
         winning_service_levels.allowed_channels,
