@@ -57,8 +57,9 @@ customer_facts as (
         profiles.rolling_csat_responses,
         profiles.rolling_mean_csat,
         profiles.rolling_cost_to_serve,
-        (profiles.rolling_cost_to_serve - profiles.rolling_customer_driven_cost_to_serve)
-            * 12.0 / {{ window_months }} as account_management_cost_per_year,
+        (
+            profiles.rolling_cost_to_serve - profiles.rolling_customer_driven_cost_to_serve
+        ) * 12.0 / {{ window_months }} as account_management_cost_per_year,
         profiles.rolling_cost_to_serve * 12.0 / {{ window_months }} as cost_to_serve_per_year
     from customer_segments
     inner join assignments
@@ -71,7 +72,7 @@ customer_facts as (
 account_managers_missing as (
 
     select
-        customer_facts.*,
+        *,
         'under_served' as gap_direction,
         'account_manager_missing' as gap_type,
         {{ dbt.concat([
@@ -87,7 +88,7 @@ account_managers_missing as (
 valuable_in_self_service as (
 
     select
-        customer_facts.*,
+        *,
         'under_served' as gap_direction,
         'valuable_routed_to_self_service' as gap_type,
         {{ dbt.concat(["value_tier", "' customer routed to the self_service queue'"]) }} as gap_reason,
@@ -100,7 +101,7 @@ valuable_in_self_service as (
 low_csat as (
 
     select
-        customer_facts.*,
+        *,
         'under_served' as gap_direction,
         'csat_below_threshold' as gap_type,
         {{ dbt.concat([
@@ -120,7 +121,7 @@ low_csat as (
 account_managers_not_entitled as (
 
     select
-        customer_facts.*,
+        *,
         'over_served' as gap_direction,
         'account_manager_not_entitled' as gap_type,
         {{ dbt.concat([
@@ -136,7 +137,7 @@ account_managers_not_entitled as (
 above_budget as (
 
     select
-        customer_facts.*,
+        *,
         'over_served' as gap_direction,
         'cost_to_serve_above_budget' as gap_type,
         {{ dbt.concat([
