@@ -67,8 +67,8 @@ lint: setup  ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint models macros tests/dbt
 
-docs: setup  ## generate dbt docs into target/ (browse with: .venv/bin/dbt docs serve --profiles-dir .)
-	$(DBT) docs generate $(DBT_FLAGS)
+docs: setup  ## generate dbt docs into target/: static_index.html opens from a file (or .venv/bin/dbt docs serve --profiles-dir .)
+	$(DBT) docs generate --static $(DBT_FLAGS)
 
 report: setup  ## write the HTML report of the published review to data/reports/
 	$(BIN)/segmentation report

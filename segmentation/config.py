@@ -16,8 +16,13 @@ PROJECT_DIR = Path(os.environ.get("SEGMENTATION_PROJECT_DIR", Path(__file__).res
 
 # The dbt selection that builds one segment review (the review marts and what they need):
 # the Dagster annual_review job's default and the CLI's previous review. Built with
-# `--indirect-selection cautious`, so only the tests of what the review rebuilds run.
-REVIEW_SELECT = "+segment_movers +segment_migrations"
+# `--indirect-selection cautious`, so only the tests of what the review rebuilds run. Every
+# mart of the review's date is in it, so a published review is consistent: the economics,
+# the hand-off, the entitlement gaps and the semantic layer's current review too.
+REVIEW_SELECT = (
+    "+segment_movers +segment_migrations +segment_economics +customer_service_handoff"
+    " +customer_entitlement_gaps +customer_review_current"
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,10 @@ class Settings:
 
     @property
     def dbt_docs_index(self) -> Path:
-        """dbt docs' index.html: in dbt's target path (DBT_TARGET_PATH, default target/)."""
+        """dbt docs as one static page (`dbt docs generate --static`), which a browser opens from a
+        file: in dbt's target path (DBT_TARGET_PATH, default target/)."""
         target = Path(os.environ.get("DBT_TARGET_PATH", "target"))
-        return (target if target.is_absolute() else self.project_dir / target) / "index.html"
+        return (target if target.is_absolute() else self.project_dir / target) / "static_index.html"
 
     @property
     def gx_docs_index(self) -> Path:

@@ -205,8 +205,10 @@ def build_previous_review(
 
 
 def generate_dbt_docs(settings: Settings, progress: Callable[[str], None] | None = None) -> Path:
-    """`dbt docs generate` against the working warehouse; returns its index.html."""
+    """`dbt docs generate --static` against the working warehouse; returns its static page
+    (one HTML file with the manifest and catalog inlined, which opens from a file; the
+    index.html next to it needs `dbt docs serve`)."""
     from segmentation.dbt_runner import run_dbt
 
-    run_dbt(["docs", "generate"], settings, progress=progress)
+    run_dbt(["docs", "generate", "--static"], settings, progress=progress)
     return settings.dbt_docs_index

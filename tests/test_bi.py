@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
-from conftest import PROJECT_DIR, _copy_warehouse, _query
+from conftest import PROJECT_DIR, _copy_warehouse
 
 from segmentation.dbt_runner import run_dbt
 from segmentation.publish.parquet_export import EXPORTED_TABLES, KEEP_VERSIONS, ExportResult, export_parquet
 from segmentation.publish.warehouse import publish
-from segmentation.report.review import CHART_IDS, ReportError, ReportResult, write_report
+from segmentation.report.review import CHART_IDS, LABELS, TABLE_IDS, ReportError, ReportResult, write_report
 
 if TYPE_CHECKING:
     from conftest import AnnualReviews, BuiltWarehouse
@@ -208,40 +208,114 @@ def test_a_new_export_replaces_current_and_keeps_the_previous_one(
     assert not first.version_dir.exists()
 
 
-def test_metricflow_answers_the_metrics_by_segment_and_review(
-    annual_reviews: AnnualReviews, tmp_path: Path
+def _readme_analyst_query() -> str:
+    """The SQL block of the README's "Operational hand-off" paragraph."""
+    text = (PROJECT_DIR / "README.md").read_text()
+    section = text[text.index("**Operational hand-off.**"):]
+    return section[section.index("```sql") + len("```sql"):section.index("```", section.index("```sql") + 6)]
+
+
+def test_the_readme_analyst_question_is_one_query_on_the_published_file_and_its_csv(
+    published_review: PublishedReview,
 ) -> None:
-    out = tmp_path / "by_tier.csv"
+    query = _readme_analyst_query()
+    answer = _published(published_review, query)
+    expected = _published(
+        published_review,
+        "select count(*) from marts.dim_customer_segments"
+        " where value_tier in ('platinum', 'gold') and churn_risk = 'high'",
+    )[0][0]
+    assert len(answer) == expected > 0
+    con = duckdb.connect(str(published_review.working), read_only=True)
+    try:
+        managers = dict(con.execute(
+            "select customer_id, account_manager_id from intermediate.int_segment_customers_profiled").fetchall())
+    finally:
+        con.close()
+    columns = ["customer_id", "value_tier", "account_manager_id", "account_manager_status",
+               "predicted_clv", "clv_horizon_months", "currency", "routing_queue", "sla_first_response_hours"]
+    rows = [dict(zip(columns, row, strict=True)) for row in answer]
+    assert all(row["account_manager_id"] == managers[row["customer_id"]] for row in rows)
+    assert any(row["account_manager_id"] for row in rows), "no account manager in the answer: nothing was checked"
+    assert {row["clv_horizon_months"] for row in rows} == {36} and {row["currency"] for row in rows} == {"USD"}
+    assert [row["predicted_clv"] for row in rows] == sorted((row["predicted_clv"] for row in rows), reverse=True)
+
+    csv_file = published_review.export.current / "customer_service_handoff.csv"
+    from_csv = duckdb.connect().execute(
+        query.replace("marts.customer_service_handoff", f"'{csv_file}'")).fetchall()
+    assert [(r[0], r[2], float(r[4] or 0)) for r in from_csv] == [(r[0], r[2], float(r[4] or 0)) for r in answer]
+
+
+def test_entitlement_gaps_agree_with_the_hand_off(published_review: PublishedReview) -> None:
+    gaps = dict(_published(
+        published_review, "select gap_type, count(*) from marts.customer_entitlement_gaps group by gap_type"))
+    statuses = dict(_published(
+        published_review,
+        "select account_manager_status, count(*) from marts.customer_service_handoff group by all"))
+    assert gaps.get("account_manager_missing", 0) == statuses.get("entitled_not_assigned", 0)
+    assert gaps["account_manager_not_entitled"] == statuses["assigned_not_entitled"] > 0
+    over_served_costs = _published(
+        published_review,
+        "select count(*), count(*) filter (where over_service_cost_per_year > 0)"
+        " from marts.customer_entitlement_gaps where gap_direction = 'over_served'")[0]
+    assert over_served_costs[0] == over_served_costs[1] > 0
+
+
+def _readme_mf_commands() -> list[list[str]]:
+    """The `mf query` commands of the README's metrics section, as argument lists."""
+    commands = [
+        line.split()[1:] for line in (PROJECT_DIR / "README.md").read_text().splitlines()
+        if line.startswith(".venv/bin/mf query ")
+    ]
+    assert len(commands) >= 3, "the README lost its mf commands"
+    return commands
+
+
+def _mf(review: PublishedReview, arguments: list[str], out: Path) -> list[dict[str, str]]:
     env = {
         **os.environ,
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "SEGMENTATION_WAREHOUSE_PATH": str(annual_reviews.settings.warehouse_path),
+        "SEGMENTATION_DBT_TARGET": "published",
+        "SEGMENTATION_PUBLISHED_PATH": str(review.published),
+        # mf must never need the working file: point its path at nothing
+        "SEGMENTATION_WAREHOUSE_PATH": str(out.parent / "no-working-warehouse.duckdb"),
     }
     completed = subprocess.run(
-        [str(Path(sys.executable).with_name("mf")), "query",
-         "--metrics", "customers,net_profit,share_of_profit,cost_to_serve",
-         "--group-by", "customer_review__value_tier",
-         "--where", "{{ Dimension('customer_review__review_id') }} = 'annual-FY2025'",
-         "--csv", str(out)],
+        [str(Path(sys.executable).with_name("mf")), *arguments, "--csv", str(out)],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     with out.open() as handle:
-        by_tier = {row["customer_review__value_tier"]: row for row in csv.DictReader(handle)}
-    expected = {
-        tier: (customers, float(profit), float(cost))
-        for tier, customers, profit, cost in _query(
-            annual_reviews.settings,
-            "select value_tier, count(*), sum(rolling_net_profit), sum(rolling_cost_to_serve)"
-            " from marts.segment_review_history where review_id = 'annual-FY2025' group by value_tier",
-        )
-    }
-    assert set(by_tier) == set(expected) and len(expected) >= 4
-    for tier, (customers, profit, cost) in expected.items():
-        assert int(by_tier[tier]["customers"]) == customers
-        assert float(by_tier[tier]["net_profit"]) == pytest.approx(profit, rel=1e-9)
-        assert float(by_tier[tier]["cost_to_serve"]) == pytest.approx(cost, rel=1e-9)
-    assert sum(float(row["share_of_profit"]) for row in by_tier.values()) == pytest.approx(1.0)
+        return list(csv.DictReader(handle))
+
+
+def test_the_readme_metricflow_commands_count_every_customer_once(
+    published_review: PublishedReview, tmp_path: Path
+) -> None:
+    """On a published file whose history holds four reviews (two on the same date), the
+    README's mf commands give the current review's totals, and the history per review."""
+    current = _published(
+        published_review, "select count(*), sum(rolling_net_profit) from marts.dim_customer_segments")[0]
+    per_review = dict(_published(
+        published_review, "select review_id, count(*) from marts.segment_review_history group by review_id"))
+    assert len(per_review) == 4 and sum(per_review.values()) > current[0]
+    for number, arguments in enumerate(_readme_mf_commands()):
+        rows = _mf(published_review, arguments, tmp_path / f"query_{number}.csv")
+        assert rows, arguments
+        if "customers" in rows[0]:
+            assert sum(int(row["customers"]) for row in rows) == current[0], arguments
+        if "share_of_profit" in rows[0]:
+            assert sum(float(row["share_of_profit"]) for row in rows) == pytest.approx(1.0), arguments
+        if "net_profit" in rows[0]:
+            assert sum(float(row["net_profit"]) for row in rows) == pytest.approx(float(current[1]), rel=1e-9)
+        if "review_history_customers" in rows[0]:
+            by_review: dict[str, list[dict[str, str]]] = {}
+            for row in rows:
+                by_review.setdefault(row["customer_review__review_id"], []).append(row)
+            assert set(by_review) == set(per_review), arguments
+            for review_id, review_rows in by_review.items():
+                assert sum(int(r["review_history_customers"]) for r in review_rows) == per_review[review_id]
+                assert sum(float(r["review_history_share_of_profit"]) for r in review_rows) == pytest.approx(1.0)
 
 
 def test_the_report_is_one_self_contained_file_about_the_published_review(
@@ -265,15 +339,33 @@ def test_the_report_refuses_a_warehouse_without_marts(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)")
-def test_every_chart_of_the_report_is_drawn_in_a_browser(published_review: PublishedReview, tmp_path: Path) -> None:
+def test_the_report_its_tables_and_its_links_work_in_a_browser(
+    annual_reviews: AnnualReviews, published_review: PublishedReview, tmp_path: Path
+) -> None:
+    """Every chart is drawn, every action table has rows with readable labels, and every link
+    opens from the file: the static dbt docs show a model, the GX link reaches its page.
+    SEGMENTATION_REPORT_SCREENSHOT saves the report's screenshot (e.g. docs/img/review-report.png)."""
     from playwright.sync_api import sync_playwright
     from test_dagster_ui import CHROMIUM_ARGS
+
+    run_dbt(["docs", "generate", "--static"], annual_reviews.settings)
+    static_docs = annual_reviews.settings.dbt_docs_index
+    assert static_docs.name == "static_index.html" and static_docs.is_file()
+    gx_index = tmp_path / "gx" / "index.html"
+    gx_index.parent.mkdir()
+    gx_index.write_text("<html><body><h1>GX Data Docs</h1></body></html>")
+    reports = tmp_path / "shared" / "reports"
+    report = write_report(published_review.published, reports, dbt_docs=static_docs, gx_docs=gx_index)
+    text = report.path.read_text()
+    for machine_path in (str(tmp_path), str(PROJECT_DIR), str(published_review.published.parent)):
+        assert machine_path not in text, f"the report names a path of the build machine: {machine_path}"
+    assert "USD" in text and "next 36 months" in text and "last 12 months" in text
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(published_review.report.path.as_uri())
+            page.goto(report.path.as_uri())
             for chart in CHART_IDS:
                 page.wait_for_selector(f"#{chart} .main-svg", timeout=60_000)
             drawn = page.eval_on_selector_all(
@@ -281,12 +373,37 @@ def test_every_chart_of_the_report_is_drawn_in_a_browser(published_review: Publi
                 """sections => Object.fromEntries(sections.map(s => [s.dataset.chart,
                     s.querySelectorAll('.bars .point, .scatterlayer .trace, .heatmaplayer image').length]))""",
             )
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+            tables = page.eval_on_selector_all(
+                "section.table",
+                """sections => Object.fromEntries(sections.map(s => [s.dataset.table,
+                    [...s.querySelectorAll('tbody tr')].map(r => [...r.cells].map(c => c.innerText))]))""",
+            )
+            links = page.eval_on_selector_all(".links a", "anchors => anchors.map(a => a.href)")
+            screenshot = Path(os.environ.get("SEGMENTATION_REPORT_SCREENSHOT", tmp_path / "report.png"))
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            assert len(links) == 2 and all(link.startswith("file://") for link in links)
+            docs = browser.new_page()
+            docs.goto(links[0] + "#!/model/model.customer_segmentation.customer_service_handoff")
+            docs.wait_for_function(
+                "document.body.innerText.includes('operational hand-off')", timeout=60_000)
+            assert "(loading)" not in docs.inner_text("body")
+            gx = browser.new_page()
+            gx.goto(links[1])
+            assert gx.inner_text("h1") == "GX Data Docs"
         finally:
             browser.close()
     assert set(drawn) == set(CHART_IDS)
     assert all(marks > 0 for marks in drawn.values()), drawn
-    assert (tmp_path / "report.png").stat().st_size > 100_000
+    assert set(tables) == set(TABLE_IDS) and report.tables == {t: len(rows) for t, rows in tables.items()}
+    for table_id in ("valuable-at-churn-risk", "lookalike-candidates", "over-service"):
+        assert tables[table_id] and tables[table_id][0][0] != "none", table_id
+    codes = {code for code in LABELS if "_" in code}
+    raw_codes = [cell for rows in tables.values() for row in rows for cell in row if cell in codes]
+    assert raw_codes == [], "codes shown instead of readable labels"
+    assert {row[1] for row in tables["valuable-at-churn-risk"]} <= {"Platinum", "Gold"}
+    assert all(row[4].startswith("USD ") for row in tables["valuable-at-churn-risk"])
+    assert screenshot.stat().st_size > 100_000
 
 
 def _holds_write_lock(pid: int, path: Path) -> bool:

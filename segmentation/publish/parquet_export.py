@@ -7,6 +7,7 @@ working warehouse, so it can run while dbt is building: it only ever shows check
 Layout under `export_root` (default `data/published/parquet`):
 
     versions/<UTC timestamp>/<table>/<partition column>=<value>/data_0.parquet
+    versions/<UTC timestamp>/<table>.csv          (CSV_TABLES only: the operational hand-off)
     current -> versions/<UTC timestamp>        (a symlink, replaced atomically)
 
 Readers point at `current/<table>/**/*.parquet` (hive partitioning). A new export is
@@ -54,7 +55,12 @@ EXPORTED_TABLES: dict[str, str | None] = {
     "segment_migrations": "to_review_id",
     "segment_movers": "to_review_id",
     "segment_reviews": None,
+    "customer_service_handoff": "review_id",
+    "customer_entitlement_gaps": "review_date",
 }
+# Tables also written as one CSV file (header row, UTF-8, comma) for contact-center and CRM
+# imports that do not read Parquet.
+CSV_TABLES = ("customer_service_handoff",)
 KEEP_VERSIONS = 2
 
 
@@ -123,6 +129,11 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
                     target = target / "data_0.parquet"
                 con.execute(f"COPY (SELECT * FROM marts.{table}) TO {_literal(str(target))} ({options})")
                 tables[table] = rows
+            for table in CSV_TABLES:
+                con.execute(
+                    f"COPY (SELECT * FROM marts.{table} ORDER BY ALL) TO '{staging / f'{table}.csv'}' "
+                    "(FORMAT CSV, HEADER)"
+                )
         finally:
             con.close()
             shutil.rmtree(staging / ".spill", ignore_errors=True)

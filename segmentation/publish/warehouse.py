@@ -6,7 +6,8 @@ writes. Publishing:
 1. creates `<published>.tmp-<pid>` next to the published file and ATTACHes the working
    warehouse read-only;
 2. copies the BI-facing schemas (`marts`, `audit`) as tables, except the order-line and
-   ticket facts (`fct_*`, see INTERNAL_PREFIXES) that only feed the review history. Each
+   ticket facts (`fct_*`, see INTERNAL_PREFIXES) that only feed the review history, and
+   MetricFlow's time spine (INTERNAL_RELATIONS). Each
    table is created with the working table's declared column types and NOT NULL
    constraints (the dbt model contracts) and filled with one `INSERT ... SELECT`; `CREATE
    TABLE AS` would drop the constraints. `raw`, `staging` and `intermediate` hold personal
@@ -53,6 +54,9 @@ METADATA_TABLE = "_publish"
 # (`fct_*`) are the review history's incremental inputs and hold most of the rows; BI reads
 # the review marts built from them. They stay in the working warehouse.
 INTERNAL_PREFIXES = ("fct_",)
+# MetricFlow's time spine (a day per row from 2000 to 2050) is the semantic layer's helper,
+# not a BI table.
+INTERNAL_RELATIONS = ("metricflow_time_spine",)
 
 
 class PublishError(RuntimeError):
@@ -210,7 +214,7 @@ def _write(
         for schema in schemas:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
         for schema, name, is_view in relations:
-            if name.startswith(INTERNAL_PREFIXES):
+            if name.startswith(INTERNAL_PREFIXES) or name in INTERNAL_RELATIONS:
                 continue
             qualified = f"{_ident(schema)}.{_ident(name)}"
             source_relation = f"{_ident(alias)}.{qualified}"

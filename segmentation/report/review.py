@@ -4,22 +4,34 @@ Everything is read from the *published* warehouse (read-only), so the report sho
 checked data and can be written while dbt builds the working file. Charts are Plotly
 figures; plotly.js is inlined once, so the file works offline and can be mailed around.
 
-Sections (each a chart, in this order; `CHART_IDS` names them for tests):
+First the action lists (tables, see below), then the charts (in this order; `CHART_IDS`
+names them for tests):
 
 1. segment mix: customers, revenue and profit share per value tier, and the routing queues;
 2. profit concentration: the whale curve of the rolling window, with the top-20% share;
-3. cost to serve vs contribution per segment (all segment families), over-served flagged;
-4. tier migrations between the last two reviews of the same type (heatmap);
-5. CLV distribution per value tier (binned in SQL, so 1M customers stay a small file);
-6. CLV model diagnostics: predicted vs actual holdout purchases per frequency bucket.
+3. tier migrations between the last two reviews of the same type (heatmap);
+4. CLV distribution per value tier (binned in SQL, so 1M customers stay a small file);
+5. CLV model diagnostics: predicted vs actual holdout purchases per frequency bucket.
 
-Large tables are aggregated in DuckDB before they reach Python: the report's size does not
-grow with the number of customers.
+The tables (`TABLE_IDS`): the action lists a service manager acts on (entitlement gaps,
+valuable customers at high churn risk with their account manager and predicted CLV, the top
+look-alike upgrade candidates), and after the charts cost to serve against budget and
+contribution per segment, sorted by over-service cost (it replaces a bubble chart that was
+readable only by hovering). Every amount says its currency, the CLV its horizon,
+the rolling figures their window; codes are shown as readable names (`label`). Links are
+relative to the report's folder (a static dbt docs page is copied next to the report), so
+the folder can be moved or mailed; no path of the build machine is written into the page.
+
+Large tables are aggregated or limited in DuckDB before they reach Python: the report's
+size does not grow with the number of customers.
 """
 
 from __future__ import annotations
 
 import html
+import os
+import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,13 +52,56 @@ CHART_IDS = (
     "segment-mix",
     "routing-queues",
     "whale-curve",
-    "cost-vs-contribution",
     "migration-heatmap",
     "clv-distribution",
     "clv-diagnostics",
 )
+TABLE_IDS = (
+    "entitlement-gaps",
+    "valuable-at-churn-risk",
+    "lookalike-candidates",
+    "over-service",
+)
 WHALE_CURVE_POINTS = 2_000
 CLV_BINS = 40
+ACTION_LIST_ROWS = 25
+ACTION_LISTS = 3  # the first three of TABLE_IDS, shown above the charts
+# The file name the static dbt docs page gets next to the report.
+DBT_DOCS_FILE = "dbt_docs.html"
+
+# Readable names of the codes the marts use; anything else is shown as "Snake case".
+LABELS = {
+    "platinum": "Platinum", "gold": "Gold", "silver": "Silver", "bronze": "Bronze",
+    "unprofitable": "Unprofitable",
+    "senior_agents": "Senior agents", "retention": "Retention team", "onboarding": "Onboarding team",
+    "standard": "Standard", "self_service": "Self-service",
+    "concierge": "Concierge", "priority": "Priority", "essential": "Essential",
+    "value_tier": "Value tier", "lifecycle_stage": "Lifecycle stage", "churn_risk": "Churn risk",
+    "support_channel": "Support channel", "support_intensity": "Support intensity",
+    "product_adoption": "Product adoption", "firmographic_group": "Firmographic group",
+    "service_plan": "Service plan",
+    "account_manager_missing": "No account manager, though entitled",
+    "valuable_routed_to_self_service": "Valuable, routed to self-service",
+    "csat_below_threshold": "CSAT below threshold",
+    "account_manager_not_entitled": "Account manager not entitled",
+    "cost_to_serve_above_budget": "Cost to serve above budget",
+    "entitled_and_assigned": "Assigned (entitled)", "entitled_not_assigned": "Missing (entitled)",
+    "assigned_not_entitled": "Assigned (not entitled)", "not_entitled": "Not entitled",
+    "retention_call": "Retention call", "onboarding_check_in": "Onboarding check-in",
+    "win_back_offer": "Win-back offer", "move_to_self_service": "Move to self-service",
+    "offer_premium_plan": "Offer premium plan", "upsell_category": "Upsell a category",
+    "keep_current_service": "Keep current service",
+}
+
+
+def label(code: object) -> str:
+    """The readable name of a mart code (value tier, queue, service level, family, ...)."""
+    if code is None or (isinstance(code, float) and pd.isna(code)):
+        return ""
+    text = str(code)
+    if text in LABELS:
+        return LABELS[text]
+    return text.replace("__", " / ").replace("_", " ").capitalize()
 
 
 class ReportError(RuntimeError):
@@ -59,6 +114,7 @@ class ReportResult:
     review_id: str
     review_date: str
     charts: list[str] = field(default_factory=list)
+    tables: dict[str, int] = field(default_factory=dict)  # table id -> rows shown
     notes: list[str] = field(default_factory=list)  # charts drawn with a caveat
 
     def summary(self) -> str:
@@ -74,8 +130,9 @@ def write_report(
 ) -> ReportResult:
     """Write `review_<review date>.html` for the review the published marts hold.
 
-    `dbt_docs` and `gx_docs` are index.html files to link to; one that does not exist (docs
-    not generated yet) is left out.
+    `dbt_docs` (dbt's static page, `dbt docs generate --static`, copied next to the report)
+    and `gx_docs` (the GX Data Docs site, linked relative to the report) are left out when
+    they do not exist (docs not generated yet).
     """
     import plotly.io as pio
 
@@ -102,19 +159,42 @@ def write_report(
             f'<section class="chart" data-chart="{chart_id}"><h2>{html.escape(title)}</h2>'
             f"<p>{html.escape(explanation)}</p>{div}</section>"
         )
+    tables = _tables(data)
+    table_parts = [_table_section(*table) for table in tables]
+    # The action lists first (what a service manager acts on), then the charts, then the
+    # per-segment cost table.
+    parts = table_parts[:ACTION_LISTS] + parts + table_parts[ACTION_LISTS:]
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
+    links = _links(reports_dir, dbt_docs, gx_docs)
     path = reports_dir / f"review_{data.review_date}.html"
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(_page(data, parts, dbt_docs, gx_docs, published_path), encoding="utf-8")
+    temporary.write_text(_page(data, parts, links, published_path), encoding="utf-8")
     temporary.replace(path)
     return ReportResult(
         path=path,
         review_id=data.review_id,
         review_date=data.review_date,
         charts=[chart_id for chart_id, *_ in figures],
+        tables={table_id: len(rows) for table_id, _, _, _, rows in tables},
         notes=data.notes,
     )
+
+
+def _links(reports_dir: Path, dbt_docs: Path | None, gx_docs: Path | None) -> list[tuple[str, str]]:
+    """(label, href relative to the report) of the docs that exist. dbt's static page is one
+    self-contained file: it is copied next to the report, so the link works wherever the
+    folder goes. The GX site is many files: linked relative to the report's folder."""
+    links = []
+    if dbt_docs is not None and Path(dbt_docs).is_file():
+        copy = reports_dir / DBT_DOCS_FILE
+        if Path(dbt_docs).resolve() != copy.resolve():
+            shutil.copyfile(dbt_docs, copy)
+        links.append(("dbt docs (models, columns, lineage, tests)", DBT_DOCS_FILE))
+    if gx_docs is not None and Path(gx_docs).is_file():
+        relative = os.path.relpath(Path(gx_docs).resolve(), reports_dir.resolve())
+        links.append(("Great Expectations Data Docs (data-quality checks)", Path(relative).as_posix()))
+    return links
 
 
 @dataclass
@@ -132,6 +212,14 @@ class _ReportData:
     clv_bins: pd.DataFrame
     holdout: pd.DataFrame
     model_fit: pd.DataFrame
+    currency: str
+    clv_horizon_months: int
+    window_months: int
+    entitlement_gaps: pd.DataFrame
+    over_served: pd.DataFrame
+    valuable_at_risk: pd.DataFrame
+    lookalikes: pd.DataFrame
+    over_service: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -143,7 +231,8 @@ class _ReportData:
             "select table_name from information_schema.tables where table_schema = 'marts'"
         ).fetchall()}
         missing = sorted({"dim_customer_segments", "segment_economics", "whale_curve", "segment_reviews",
-                          "segment_migrations", "customer_clv", "clv_holdout_validation"} - tables)
+                          "segment_migrations", "customer_clv", "clv_holdout_validation",
+                          "customer_service_handoff", "customer_entitlement_gaps"} - tables)
         if missing:
             raise ReportError(f"the published warehouse has no marts.{', marts.'.join(missing)}; rebuild and publish")
         review_date = con.execute("select max(review_date) from marts.dim_customer_segments").fetchone()[0]
@@ -251,6 +340,60 @@ class _ReportData:
         )
         holdout = frame("select * from marts.clv_holdout_validation order by level desc, bucket")
         model_fit = frame("select * from marts.clv_model_fit")
+        currency, clv_horizon_months = con.execute(
+            "select any_value(currency), any_value(clv_horizon_months) from marts.customer_service_handoff"
+        ).fetchone()
+        rolling_period = str(concentration["period_type"].iloc[0]) if len(concentration) else ""
+        window = re.fullmatch(r"rolling_(\d+)m", rolling_period)
+        entitlement_gaps = frame(
+            f"""
+            select customer_id, value_tier, gap_type, gap_reason, account_manager_id, routing_queue,
+                   predicted_clv
+            from marts.customer_entitlement_gaps
+            where gap_direction = 'under_served'
+            order by predicted_clv desc nulls last, customer_id, gap_type
+            limit {ACTION_LIST_ROWS}
+            """
+        )
+        over_served = frame(
+            """
+            select gap_direction, gap_type, count(*) as customers, sum(over_service_cost_per_year) as cost_per_year
+            from marts.customer_entitlement_gaps
+            group by gap_direction, gap_type
+            order by gap_direction desc, customers desc
+            """
+        )
+        valuable_at_risk = frame(
+            f"""
+            select customer_id, value_tier, account_manager_id, account_manager_status, predicted_clv, p_alive,
+                   routing_queue, sla_first_response_hours, next_best_action
+            from marts.customer_service_handoff
+            where value_tier in ('platinum', 'gold') and churn_risk = 'high'
+            order by predicted_clv desc nulls last, customer_id
+            limit {ACTION_LIST_ROWS}
+            """
+        )
+        lookalikes = frame(
+            f"""
+            select customer_id, value_tier, tenure_band, lookalike_score, rolling_net_profit, predicted_clv,
+                   next_best_action
+            from marts.dim_customer_segments
+            where lookalike_rank is not null
+            order by lookalike_score desc, customer_id
+            limit {ACTION_LIST_ROWS}
+            """
+        )
+        over_service = frame(
+            """
+            select segment_family, segment, customers, cost_to_serve_per_customer, avg_cost_to_serve_budget,
+                   net_profit / customers as net_profit_per_customer, is_over_served,
+                   greatest(cost_to_serve_per_customer - avg_cost_to_serve_budget, 0) * customers
+                       as over_service_cost
+            from marts.segment_economics
+            where customers > 0
+            order by over_service_cost desc, net_profit_per_customer, segment_family, segment
+            """
+        )
         return cls(
             review_id=review_id,
             review_date=str(review_date),
@@ -265,6 +408,14 @@ class _ReportData:
             clv_bins=clv_bins,
             holdout=holdout,
             model_fit=model_fit,
+            currency=str(currency or "currency units"),
+            clv_horizon_months=int(clv_horizon_months or 0),
+            window_months=int(window.group(1)) if window else 12,
+            entitlement_gaps=entitlement_gaps,
+            over_served=over_served,
+            valuable_at_risk=valuable_at_risk,
+            lookalikes=lookalikes,
+            over_service=over_service,
             notes=notes,
         )
 
@@ -275,33 +426,35 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
     layout = {"template": "plotly_white", "height": 420, "margin": {"t": 40, "r": 20, "b": 50, "l": 60}}
     figures: list[tuple[str, str, str, object]] = []
 
+    window = f"last {data.window_months} months"
     mix = data.tier_mix
+    tiers = mix["value_tier"].map(label)
     segment_mix = go.Figure(
         [
-            go.Bar(name="customers", x=mix["value_tier"], y=mix["customer_share"], marker_color="#7f8c8d"),
-            go.Bar(name="net revenue", x=mix["value_tier"], y=mix["revenue_share"], marker_color="#2980b9"),
-            go.Bar(name="net profit", x=mix["value_tier"], y=mix["net_profit_share"], marker_color="#27ae60"),
+            go.Bar(name="Customers", x=tiers, y=mix["customer_share"], marker_color="#7f8c8d"),
+            go.Bar(name="Net revenue", x=tiers, y=mix["revenue_share"], marker_color="#2980b9"),
+            go.Bar(name="Net profit", x=tiers, y=mix["net_profit_share"], marker_color="#27ae60"),
         ]
     )
     segment_mix.update_layout(barmode="group", yaxis_tickformat=".0%", yaxis_title="share of the review", **layout)
     figures.append((
         "segment-mix", "Segment mix: who brings the profit",
-        "Share of customers, net revenue and net profit (rolling window) per value tier.",
+        f"Share of customers, net revenue and net profit ({window}) per value tier.",
         segment_mix,
     ))
 
     queues = data.queues
     routing = go.Figure(
         [
-            go.Bar(name=level, x=rows["routing_queue"], y=rows["customers"])
+            go.Bar(name=label(level), x=rows["routing_queue"].map(label), y=rows["customers"])
             for level, rows in queues.groupby("effective_service_level", sort=True)
         ]
     )
     routing.update_layout(barmode="stack", yaxis_title="customers", legend_title="service level", **layout)
     figures.append((
         "routing-queues", "Service allocation: routing queues and service levels",
-        "Customers per routing queue (senior agents, retention, onboarding, standard, self-service), "
-        "coloured by the service level the policy seed gives them.",
+        "Customers per routing queue (senior agents, retention team, onboarding team, standard, "
+        "self-service), coloured by the service level the service policy gives them.",
         routing,
     ))
 
@@ -316,7 +469,7 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
                        line={"dash": "dot", "color": "#7f8c8d"}),
         ]
     )
-    caption = "Customers ranked from most to least profitable (rolling window)."
+    caption = f"Customers ranked from most to least profitable (net profit, {window})."
     if not data.concentration.empty:
         top = data.concentration.iloc[0]
         caption += (
@@ -329,33 +482,6 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
                         yaxis_title="cumulative share of net profit", **layout)
     figures.append(("whale-curve", "Profit concentration: the whale curve", caption, whale))
 
-    economics = data.economics
-    scatter = go.Figure(
-        [
-            go.Scatter(
-                x=rows["cost_to_serve_per_customer"],
-                y=rows["net_profit_per_customer"],
-                mode="markers",
-                name=family,
-                text=rows["segment"] + rows["is_over_served"].map({True: " (over-served)", False: ""}),
-                hovertemplate="%{text}<br>cost to serve %{x:,.0f}<br>net profit %{y:,.0f}<extra></extra>",
-                marker={
-                    "size": (rows["customers"] / economics["customers"].max()) ** 0.5 * 40 + 6,
-                    "symbol": rows["is_over_served"].map({True: "x", False: "circle"}),
-                    "opacity": 0.75,
-                },
-            )
-            for family, rows in economics.groupby("segment_family", sort=True)
-        ]
-    )
-    scatter.update_layout(xaxis_title="cost to serve per customer", yaxis_title="net profit per customer",
-                          legend_title="segment family", **layout)
-    figures.append((
-        "cost-vs-contribution", "Cost to serve vs contribution per segment",
-        "Each point is a segment (bubble size = customers; x = over-served: cost to serve above the policy budget).",
-        scatter,
-    ))
-
     if data.migration_reviews is not None and not data.migrations.empty:
         present = [t for t in TIER_ORDER if t in set(data.migrations["from_tier"]) | set(data.migrations["to_tier"])]
         matrix = (
@@ -365,7 +491,8 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
         )
         heatmap = go.Figure(
             go.Heatmap(
-                z=matrix.values, x=matrix.columns, y=matrix.index, colorscale="Blues",
+                z=matrix.values, x=[label(t) for t in matrix.columns], y=[label(t) for t in matrix.index],
+                colorscale="Blues",
                 text=matrix.values.astype(int), texttemplate="%{text}",
                 hovertemplate="%{y} -> %{x}: %{z} customers<extra></extra>",
             )
@@ -388,7 +515,7 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
     clv = go.Figure(
         [
             go.Bar(
-                name=tier,
+                name=label(tier),
                 x=rows["bin"] * width + width / 2,
                 y=rows["customers"],
                 width=width,
@@ -398,11 +525,16 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
             if not (rows := bins[bins["value_tier"] == tier]).empty
         ]
     )
-    clv.update_layout(barmode="stack", xaxis_title="predicted CLV (last bin: 99th percentile and above)",
-                      yaxis_title="customers", **layout)
+    clv.update_layout(
+        barmode="stack",
+        xaxis_title=f"predicted CLV, next {data.clv_horizon_months} months, {data.currency} "
+        "(last bin: 99th percentile and above)",
+        xaxis_tickformat=",.0f", yaxis_title="customers", **layout,
+    )
     figures.append((
-        "clv-distribution", "Predicted customer lifetime value",
-        "Distribution of predicted CLV (BG/NBD x Gamma-Gamma, discounted) per value tier.",
+        "clv-distribution", f"Predicted customer lifetime value (next {data.clv_horizon_months} months)",
+        f"Distribution of predicted CLV (BG/NBD x Gamma-Gamma, discounted margin over the next "
+        f"{data.clv_horizon_months} months, {data.currency}) per value tier.",
         clv,
     ))
 
@@ -410,9 +542,9 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
     total = data.holdout[data.holdout["level"] == "total"]
     diagnostics = go.Figure(
         [
-            go.Bar(name="actual", x=buckets["bucket"], y=buckets["actual_mean"], marker_color="#34495e"),
+            go.Bar(name="Actual", x=buckets["bucket"], y=buckets["actual_mean"], marker_color="#34495e"),
             go.Bar(name="BG/NBD predicted", x=buckets["bucket"], y=buckets["predicted_mean"], marker_color="#27ae60"),
-            go.Bar(name="naive (past rate)", x=buckets["bucket"], y=buckets["naive_mean"], marker_color="#bdc3c7"),
+            go.Bar(name="Naive (past rate)", x=buckets["bucket"], y=buckets["naive_mean"], marker_color="#bdc3c7"),
         ]
     )
     diagnostics.update_layout(barmode="group", xaxis_title="repeat purchases in the calibration period",
@@ -426,32 +558,115 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
     return figures
 
 
+def _money(value: object, currency: str) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return f"{currency} {float(value):,.0f}"
+
+
+def _tables(data: _ReportData) -> list[tuple[str, str, str, list[str], list[list[str]]]]:
+    """(id, title, explanation, column headers, rows as text) of every table, in TABLE_IDS order."""
+    currency, horizon, window = data.currency, data.clv_horizon_months, data.window_months
+    clv_header = f"Predicted CLV, next {horizon} months"
+    tables = []
+
+    gaps = data.entitlement_gaps
+    summary = "; ".join(
+        f"{label(row.gap_type)}: {int(row.customers):,} customers"
+        + (f" costing {_money(row.cost_per_year, currency)} a year" if row.gap_direction == "over_served" else "")
+        for row in data.over_served.itertuples()
+    )
+    tables.append((
+        "entitlement-gaps", "Action list: entitlement gaps",
+        "Valuable customers whose service policy promises something they do not get, highest predicted CLV "
+        f"first (top {ACTION_LIST_ROWS}; all of them in customer_entitlement_gaps). All gaps: "
+        f"{summary or 'none'}.",
+        ["Customer", "Value tier", "Gap", "Why", "Account manager", "Routing queue", clv_header],
+        [[row.customer_id, label(row.value_tier), label(row.gap_type), row.gap_reason,
+          row.account_manager_id or "none", label(row.routing_queue), _money(row.predicted_clv, currency)]
+         for row in gaps.itertuples()],
+    ))
+
+    risk = data.valuable_at_risk
+    tables.append((
+        "valuable-at-churn-risk", "Action list: valuable customers at high churn risk",
+        "Platinum and gold customers at high churn risk, with their account manager and predicted CLV, "
+        f"highest CLV first (top {ACTION_LIST_ROWS}; all of them in customer_service_handoff).",
+        ["Customer", "Value tier", "Account manager", "Account manager status", clv_header,
+         "P(alive)", "Routing queue", "First-response SLA", "Next best action"],
+        [[row.customer_id, label(row.value_tier), row.account_manager_id or "none",
+          label(row.account_manager_status), _money(row.predicted_clv, currency),
+          "" if pd.isna(row.p_alive) else f"{row.p_alive:.0%}", label(row.routing_queue),
+          "" if pd.isna(row.sla_first_response_hours) else f"{row.sla_first_response_hours:g} h",
+          label(row.next_best_action)]
+         for row in risk.itertuples()],
+    ))
+
+    lookalikes = data.lookalikes
+    tables.append((
+        "lookalike-candidates", "Action list: upgrade candidates (look-alikes of the top tiers)",
+        "Silver and bronze customers who look most like the platinum and gold customers of their tenure "
+        f"band (similarity 0-1), top {ACTION_LIST_ROWS}.",
+        ["Customer", "Value tier", "Tenure", "Look-alike score", f"Net profit, last {window} months",
+         clv_header, "Next best action"],
+        [[row.customer_id, label(row.value_tier), label(row.tenure_band), f"{row.lookalike_score:.2f}",
+          _money(row.rolling_net_profit, currency), _money(row.predicted_clv, currency),
+          label(row.next_best_action)]
+         for row in lookalikes.itertuples()],
+    ))
+
+    economics = data.over_service
+    tables.append((
+        "over-service", "Cost to serve against budget and contribution, per segment",
+        f"Every segment, most over-served first: cost to serve per customer over the last {window} months "
+        "against the service policy's yearly budget, the excess times the customers (over-service cost), "
+        f"and net profit per customer. Amounts in {currency}.",
+        ["Segment family", "Segment", "Customers", "Cost to serve per customer", "Budget per customer",
+         "Over-service cost", "Net profit per customer", "Over-served"],
+        [[label(row.segment_family), label(row.segment), f"{int(row.customers):,}",
+          _money(row.cost_to_serve_per_customer, currency), _money(row.avg_cost_to_serve_budget, currency),
+          _money(row.over_service_cost, currency), _money(row.net_profit_per_customer, currency),
+          "yes" if row.is_over_served else "no"]
+         for row in economics.itertuples()],
+    ))
+    return tables
+
+
+def _table_section(table_id: str, title: str, explanation: str, columns: list[str], rows: list[list[str]]) -> str:
+    header = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    ) or f'<tr><td colspan="{len(columns)}">none</td></tr>'
+    return (
+        f'<section class="table" data-table="{table_id}" id="{table_id}"><h2>{html.escape(title)}</h2>'
+        f"<p>{html.escape(explanation)}</p><div class=\"scroll\"><table><thead><tr>{header}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div></section>"
+    )
+
+
 def _page(
     data: _ReportData,
     sections: list[str],
-    dbt_docs: Path | None,
-    gx_docs: Path | None,
+    links: list[tuple[str, str]],
     published_path: Path,
 ) -> str:
     head = data.headline
+    currency, window = data.currency, data.window_months
     top = data.concentration.iloc[0] if not data.concentration.empty else None
     tiles = [
         ("customers", f"{int(head['customers']):,}"),
-        ("net revenue (rolling)", f"{float(head['net_revenue'] or 0):,.0f}"),
-        ("net profit (rolling)", f"{float(head['net_profit'] or 0):,.0f}"),
+        (f"net revenue, last {window} months", _money(head["net_revenue"] or 0, currency)),
+        (f"net profit, last {window} months", _money(head["net_profit"] or 0, currency)),
         ("top-20% profit share", f"{top['top_20pct_profit_share']:.0%}" if top is not None else "n/a"),
         ("customers losing money", f"{top['negative_profit_customer_share']:.0%}" if top is not None else "n/a"),
-        ("predicted CLV", f"{float(head['predicted_clv'] or 0):,.0f}"),
+        (f"predicted CLV, next {data.clv_horizon_months} months", _money(head["predicted_clv"] or 0, currency)),
     ]
     tile_html = "".join(
         f'<div class="tile"><div class="value">{html.escape(value)}</div>'
-        f'<div class="label">{html.escape(label)}</div></div>'
-        for label, value in tiles
+        f'<div class="label">{html.escape(label_text)}</div></div>'
+        for label_text, value in tiles
     )
-    links = []
-    for label, target in (("dbt docs (models, lineage, tests)", dbt_docs), ("Great Expectations Data Docs", gx_docs)):
-        if target is not None and Path(target).is_file():
-            links.append(f'<a href="{html.escape(Path(target).resolve().as_uri())}">{html.escape(label)}</a>')
+    link_html = "".join(f'<a href="{html.escape(href)}">{html.escape(text)}</a>' for text, href in links)
     fits = ""
     if not data.model_fit.empty:
         rows = "".join(
@@ -462,11 +677,13 @@ def _page(
         fits = ("<table><tr><th>model</th><th>converged</th><th>customers used</th><th>log-likelihood</th></tr>"
                 f"{rows}</table>")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    review_kind = "Annual" if data.review_id.startswith("annual") else "Rolling"
+    title = f"Service segmentation review, {_long_date(data.review_date)}"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Segment review {html.escape(data.review_id)}</title>
+<title>{html.escape(title)}</title>
 <style>
 body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1100px;
        padding: 24px; color: #2c3e50; }}
@@ -475,21 +692,32 @@ h1 {{ margin-bottom: 4px; }}
 .links a {{ margin-right: 16px; }}
 .tiles {{ display: grid; grid-template-columns: repeat(6, 1fr); gap: 12px; margin: 16px 0 24px; }}
 .tile {{ background: #f4f6f7; border-radius: 8px; padding: 12px; }}
-.tile .value {{ font-size: 1.4em; font-weight: 600; }}
+.tile .value {{ font-size: 1.3em; font-weight: 600; }}
 .tile .label {{ color: #7f8c8d; font-size: 0.85em; }}
-section.chart {{ border-top: 1px solid #ecf0f1; padding-top: 8px; margin-bottom: 24px; }}
-table {{ border-collapse: collapse; margin: 8px 0 24px; }}
-td, th {{ border-bottom: 1px solid #ecf0f1; padding: 4px 12px; text-align: left; }}
+section.chart, section.table {{ border-top: 1px solid #ecf0f1; padding-top: 8px; margin-bottom: 24px; }}
+.scroll {{ max-height: 520px; overflow: auto; }}
+table {{ border-collapse: collapse; margin: 8px 0 24px; font-size: 0.9em; }}
+td, th {{ border-bottom: 1px solid #ecf0f1; padding: 4px 10px; text-align: left; vertical-align: top; }}
+th {{ position: sticky; top: 0; background: #fff; }}
 </style>
 </head>
 <body>
-<h1>Segment review {html.escape(data.review_id)}</h1>
-<div class="meta">Review date {html.escape(data.review_date)} &middot; generated {generated} from
-{html.escape(str(published_path))}</div>
-<div class="links">{"".join(links)}</div>
+<h1>{html.escape(title)}</h1>
+<div class="meta">{review_kind} review of the {window} months to {html.escape(data.review_date)}
+(review {html.escape(data.review_id)}) &middot; amounts in {html.escape(currency)} &middot; predicted CLV
+over the next {data.clv_horizon_months} months &middot; generated {generated} from the published file
+{html.escape(Path(published_path).name)}</div>
+<div class="links">{link_html}</div>
 <div class="tiles">{tile_html}</div>
 {"".join(sections)}
 <section><h2>CLV model fits</h2>{fits}</section>
 </body>
 </html>
 """
+
+
+def _long_date(iso_date: str) -> str:
+    try:
+        return datetime.strptime(iso_date, "%Y-%m-%d").strftime("%-d %B %Y")
+    except ValueError:
+        return iso_date

@@ -183,6 +183,7 @@ joined as (
         coalesce(size_band_groups.size_group, 'unknown') as size_group,
         clean_customers.region,
         clean_customers.account_manager_id is not null as has_account_manager,
+        clean_customers.account_manager_id,
         coalesce(current_plans.service_plan, 'none') as service_plan,
         lifetime_profitability.net_revenue as lifetime_net_revenue,
         lifetime_profitability.gross_margin as lifetime_gross_margin,

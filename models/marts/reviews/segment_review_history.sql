@@ -37,6 +37,12 @@ customer_segments as (
 
 ),
 
+profiles as (
+
+    select * from {{ ref('int_segment_customers_profiled') }}
+
+),
+
 final as (
 
     select
@@ -63,10 +69,14 @@ final as (
         {{ divide('customer_segments.rolling_net_profit', 'nullif(sum(customer_segments.rolling_net_profit) over (), 0)') }}
             as rolling_net_profit_share,
         {{ as_money('customer_segments.historical_clv') }} as historical_clv,
-        customer_segments.predicted_clv
+        -- the model's unrounded double, as before dim_customer_segments published it as
+        -- money: an incremental table (on_schema_change fail) keeps its column types
+        profiles.predicted_clv
     from customer_segments
     inner join review
         on customer_segments.review_date = review.review_date
+    inner join profiles
+        on customer_segments.customer_id = profiles.customer_id
 
 )
 

@@ -164,6 +164,7 @@ assigned as (
         winning_service_levels.loyalty_benefits,
         winning_service_levels.cost_to_serve_budget_per_year,
         coalesce(profiles.has_account_manager, false) as has_account_manager,
+        profiles.account_manager_id,
         skipped_routes.skipped_route_codes
     from customers
     left join winning_service_levels
@@ -193,8 +194,9 @@ final as (
         dedicated_account_manager,
         concierge,
         loyalty_benefits,
-        cost_to_serve_budget_per_year,
+        {{ as_money('cost_to_serve_budget_per_year') }} as cost_to_serve_budget_per_year,
         has_account_manager,
+        account_manager_id,
         {{ dbt.concat([
             "'level:'", "coalesce(service_level_source, 'none')",
             "';queue:'", "routing_source",

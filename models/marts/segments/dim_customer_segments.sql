@@ -1,6 +1,7 @@
 -- One row per customer with activity, as of the review date, for BI: the value tier and
 -- why, every needs segment, the service assignment, the look-alike score and the next
--- best action. No personal data (no names, no emails, no account manager ids); the
+-- best action. No personal data (no names, no emails; account_manager_id is an employee
+-- id, not customer data); the
 -- contact key is a salted hash of the email (int_customer_contact_keys).
 with
 
@@ -78,8 +79,10 @@ final as (
         profiles.region,
         needs.service_plan,
         profiles.has_account_manager,
+        profiles.account_manager_id,
         {{ as_money('profiles.historical_clv') }} as historical_clv,
-        profiles.predicted_clv,
+        {{ as_money('profiles.predicted_clv') }} as predicted_clv,
+        {{ var('segment_clv_horizon_months', 36) | int }} as clv_horizon_months,
         {{ as_money('profiles.rolling_net_revenue') }} as rolling_net_revenue,
         {{ as_money('profiles.rolling_gross_margin') }} as rolling_gross_margin,
         {{ as_money('profiles.rolling_cost_to_serve') }} as rolling_cost_to_serve,

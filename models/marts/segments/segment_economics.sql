@@ -111,10 +111,10 @@ final as (
         {{ as_money('net_profit') }} as net_profit,
         {{ divide('net_profit', 'nullif(family_net_profit, 0)') }} as net_profit_share,
         {{ as_money('cost_to_serve') }} as cost_to_serve,
-        {{ divide('cost_to_serve', 'customers') }} as cost_to_serve_per_customer,
+        {{ as_money(divide('cost_to_serve', 'customers')) }} as cost_to_serve_per_customer,
         {{ divide('cost_to_serve', 'nullif(revenue, 0)') }} as cost_to_serve_to_revenue_ratio,
-        avg_predicted_clv,
-        avg_cost_to_serve_budget,
+        {{ as_money('avg_predicted_clv') }} as avg_predicted_clv,
+        {{ as_money('avg_cost_to_serve_budget') }} as avg_cost_to_serve_budget,
         coalesce({{ divide('cost_to_serve', 'customers') }} > avg_cost_to_serve_budget, false) as is_over_served,
         valuable_customers,
         under_served_valuable_customers
