@@ -156,3 +156,35 @@ def annual_reviews(built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.Tem
     counts = dict(_query(settings, "select review_id, count(*) from marts.segment_review_history group by review_id"))
     _build_annual_review(settings, FISCAL_YEAR_ENDS["annual-FY2024"])
     return AnnualReviews(settings, fy2024_first_build, counts)
+
+
+# A `segmentation run` through the CLI on a small sample (tests/test_run_state.py,
+# tests/test_dagster_ui.py): its data folder, with the Dagster instance it recorded in.
+CLI_RUN_ARGS = ["run", "--customers", "1500", "--previous-review-months", "0"]
+
+
+@dataclass(frozen=True)
+class CliRun:
+    data_dir: Path
+    output: str
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+
+@pytest.fixture(scope="session")
+def cli_run(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -> Iterator[CliRun]:
+    import contextlib
+    import io
+
+    from segmentation import cli
+
+    data_dir = tmp_path_factory.mktemp("cli_run") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEGMENTATION_DATA_DIR", str(data_dir))
+        patch.delenv("DAGSTER_HOME", raising=False)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            assert cli.main(CLI_RUN_ARGS) == 0
+    yield CliRun(data_dir, output.getvalue())

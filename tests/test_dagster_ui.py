@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import CliRun
 
 pytestmark = pytest.mark.slow
 
@@ -53,9 +55,9 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def webserver(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("dagster_home")
-    shutil.copy(PROJECT_DIR / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+def webserver(cli_run: CliRun):
+    """The UI on the Dagster instance a CLI run recorded itself in (tests/conftest.py)."""
+    home = cli_run.dagster_home
     port = free_port()
     log = home / "webserver.log"
     with log.open("w") as out:
@@ -102,3 +104,23 @@ def test_lineage_page_shows_every_layer_of_assets(webserver: str, tmp_path: Path
     if keep:
         Path(keep).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(screenshot, keep)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)")
+@pytest.mark.parametrize("asset", ["landing/order_lines", "marts/customer_profitability", "published_warehouse"])
+def test_assets_a_cli_run_built_show_as_materialized_with_checks(webserver: str, asset: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{webserver}/assets/{asset}", timeout=60_000)
+            status = page.get_by_text("Latest materialization").first
+            status.wait_for(timeout=60_000)
+            # "Latest materialization" is followed by how long ago, e.g. "5 minutes ago"; an
+            # asset Dagster never saw materialized has no such time.
+            page.get_by_text(re.compile(r"^(a few seconds|\d+ seconds|a minute|\d+ minutes|an hour|\d+ hours) ago$"))\
+                .first.wait_for(timeout=30_000)
+        finally:
+            browser.close()

@@ -3,13 +3,10 @@ code, seed or var change rebuilds."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import CLI_RUN_ARGS, CliRun
 
 from segmentation import cli
 from segmentation.config import Settings
@@ -65,40 +62,18 @@ def test_a_publish_by_another_path_invalidates_the_record(small_project: Setting
     assert unchanged_since_last_publish(small_project, inputs) is None
 
 
-RUN = ["run", "--customers", "1500", "--previous-review-months", "0"]
-
-
-@dataclass(frozen=True)
-class CliRun:
-    data_dir: Path
-    output: str
-
-
-@pytest.fixture(scope="module")
-def first_cli_run(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -> Iterator[CliRun]:
-    """One `segmentation run` on a small generated sample, its data folder kept for the next runs."""
-    data_dir = tmp_path_factory.mktemp("cli_run") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEGMENTATION_DATA_DIR", str(data_dir))
-        patch.delenv("DAGSTER_HOME", raising=False)
-        output = io.StringIO()
-        with contextlib.redirect_stdout(output):
-            assert cli.main(RUN) == 0
-        yield CliRun(data_dir, output.getvalue())
-
-
 @pytest.mark.slow
-def test_dagster_shows_every_asset_and_check_of_a_cli_run(first_cli_run: CliRun) -> None:
+def test_dagster_shows_every_asset_and_check_of_a_cli_run(cli_run: CliRun) -> None:
     import dagster as dg
 
     from orchestration.definitions import defs
 
-    assert "Dagster: recorded" in first_cli_run.output
+    assert "Dagster: recorded" in cli_run.output
     graph = defs.resolve_asset_graph()
     # The annual review is materialized per fiscal year by its own job, never by a CLI run.
     keys = [k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is None]
     checks = [c for c in graph.asset_check_keys if graph.get(c.asset_key).partitions_def is None]
-    with dg.DagsterInstance.from_config(str(first_cli_run.data_dir / "dagster_home")) as instance:
+    with dg.DagsterInstance.from_config(str(cli_run.data_dir / "dagster_home")) as instance:
         never = [k for k in keys if instance.get_latest_materialization_event(k) is None]
         evaluated = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
         gx = [key for key in evaluated if key.name.startswith("gx_")]
@@ -110,21 +85,21 @@ def test_dagster_shows_every_asset_and_check_of_a_cli_run(first_cli_run: CliRun)
 
 @pytest.mark.slow
 def test_a_second_run_with_no_new_data_skips_the_build(
-    first_cli_run: CliRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    cli_run: CliRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SEGMENTATION_DATA_DIR", str(first_cli_run.data_dir))
-    assert "[4/5] dbt build" in first_cli_run.output and NOTHING_CHANGED not in first_cli_run.output
+    monkeypatch.setenv("SEGMENTATION_DATA_DIR", str(cli_run.data_dir))
+    assert "[4/5] dbt build" in cli_run.output and NOTHING_CHANGED not in cli_run.output
 
-    assert cli.main(RUN) == 0
+    assert cli.main(CLI_RUN_ARGS) == 0
     second = capsys.readouterr().out
     assert NOTHING_CHANGED in second
     assert "dbt build" not in second
 
     # A landing file with new content is new data: the next run builds again (the loader
     # skips a file whose content it has loaded before, so a plain copy would not count).
-    landing = first_cli_run.data_dir / "landing" / "products"
+    landing = cli_run.data_dir / "landing" / "products"
     source = next(p for p in landing.iterdir() if p.suffix == ".csv")
     header, first_row = source.read_text().splitlines()[:2]
     (landing / "products_resent.csv").write_text(f"{header}\n{first_row}\n")
-    cli.main(RUN)
+    cli.main(CLI_RUN_ARGS)
     assert NOTHING_CHANGED not in capsys.readouterr().out
