@@ -182,9 +182,15 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -
 
     data_dir = tmp_path_factory.mktemp("cli_run") / "data"
     with pytest.MonkeyPatch.context() as patch:
+        # Dagster's in-process runs (tests/test_dagster_run.py) leave the dbt paths of their
+        # own warehouse in os.environ; every path must follow the data folder here.
+        for name in ("SEGMENTATION_LANDING_DIR", "SEGMENTATION_RAW_DIR", "SEGMENTATION_WAREHOUSE_PATH",
+                     "SEGMENTATION_PUBLISHED_PATH", "SEGMENTATION_PARQUET_DIR", "SEGMENTATION_REPORTS_DIR",
+                     "SEGMENTATION_GROUND_TRUTH_DIR", "DAGSTER_HOME"):
+            patch.delenv(name, raising=False)
         patch.setenv("SEGMENTATION_DATA_DIR", str(data_dir))
-        patch.delenv("DAGSTER_HOME", raising=False)
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
-            assert cli.main(CLI_RUN_ARGS) == 0
+            code = cli.main(CLI_RUN_ARGS)
+        assert code == 0, output.getvalue()[-3000:]
     yield CliRun(data_dir, output.getvalue())

@@ -36,6 +36,7 @@ UNSTABLE_DOUBLES = {
     "marts.segment_economics": {"avg_predicted_clv"},
     "marts.segment_movers": {"from_value_score", "to_value_score", "value_score_change"},
     "marts.segment_review_history": {"value_score"},
+    "marts.customer_review_current": {"value_score"},
     "marts.segment_reviews": {"predicted_clv"},
 }
 

@@ -87,6 +87,9 @@ def test_dagster_shows_every_asset_and_check_of_a_cli_run(cli_run: CliRun) -> No
 def test_a_second_run_with_no_new_data_skips_the_build(
     cli_run: CliRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    for name in ("SEGMENTATION_LANDING_DIR", "SEGMENTATION_RAW_DIR", "SEGMENTATION_WAREHOUSE_PATH",
+                 "SEGMENTATION_PUBLISHED_PATH", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SEGMENTATION_DATA_DIR", str(cli_run.data_dir))
     assert "[4/5] dbt build" in cli_run.output and NOTHING_CHANGED not in cli_run.output
 

@@ -131,7 +131,7 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
                 tables[table] = rows
             for table in CSV_TABLES:
                 con.execute(
-                    f"COPY (SELECT * FROM marts.{table} ORDER BY ALL) TO '{staging / f'{table}.csv'}' "
+                    f"COPY (SELECT * FROM marts.{table} ORDER BY ALL) TO {_literal(str(staging / f'{table}.csv'))} "
                     "(FORMAT CSV, HEADER)"
                 )
         finally:

@@ -5,7 +5,7 @@
 -- account manager the policy entitles them to next to the one they actually have (an
 -- employee id), and their predicted CLV with its horizon and currency.
 -- Published with the marts and exported as CSV and Parquet with every publish.
-{%- set valuable_max_rank = var('segment_valuable_max_tier_rank', 2) %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
 
 with
 
@@ -67,7 +67,7 @@ final as (
         customer_segments.clv_horizon_months,
         customer_segments.p_alive,
         customer_segments.rolling_net_profit,
-        '{{ var("reporting_currency", "USD") }}' as currency,
+        {{ sql_literal(var('reporting_currency', 'USD'), 'currency', 'reporting_currency') }} as currency,
         customer_segments.next_best_action,
         customer_segments.next_best_action_reason
     from customer_segments
