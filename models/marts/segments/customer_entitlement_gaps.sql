@@ -17,6 +17,8 @@
 {%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below') %}
 {%- set window_months = var('rolling_window_months', 12) | int %}
 {%- set string_type = dbt.type_string() %}
+{#- The mean CSAT is written with two decimals as decimal(4, 2) on every engine: PostgreSQL's
+    round keeps trailing zeros and DuckDB's double drops them, so the reason texts would differ. -#}
 
 with
 
@@ -106,7 +108,7 @@ low_csat as (
         'csat_below_threshold' as gap_type,
         {{ dbt.concat([
             "'mean CSAT '",
-            "cast(" ~ round_number("rolling_mean_csat", 2) ~ " as " ~ string_type ~ ")",
+            "cast(cast(" ~ round_number("rolling_mean_csat", 2) ~ " as decimal(4, 2)) as " ~ string_type ~ ")",
             "' over '", "cast(rolling_csat_responses as " ~ string_type ~ ")",
             "' responses in the last " ~ window_months ~ " months, below " ~ csat_below ~ "'",
         ]) }} as gap_reason,
