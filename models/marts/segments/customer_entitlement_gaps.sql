@@ -18,7 +18,7 @@
 {%- set window_months = var('rolling_window_months', 12) | int %}
 {%- set string_type = dbt.type_string() %}
 {#- The mean CSAT is written with two decimals as decimal(4, 2) on every engine: PostgreSQL's
-    round keeps trailing zeros and DuckDB's double drops them, so the reason texts would differ. -#}
+    round keeps trailing zeros and DuckDB's double drops them, so the reason texts would differ. #}
 
 with
 
