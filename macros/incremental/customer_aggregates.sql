@@ -1,34 +1,3 @@
-{#- How the compact customer aggregates (int_customer_order_days_aggregated, ...) are kept
-    up to date, per engine, in one place. Incremental with delete+insert on customer_id on
-    DuckDB and PostgreSQL; a table rebuilt every run on Spark (Parquet tables without Delta
-    have no delete or merge, and insert_overwrite without partitions would replace the whole
-    table with the delta). The lead may fold this into a project-wide incremental_strategy(). -#}
-{% macro customer_segmentation_aggregate_materialization() -%}
-    {{ return(adapter.dispatch('customer_segmentation_aggregate_materialization', 'customer_segmentation')()) }}
-{%- endmacro %}
-
-{% macro default__customer_segmentation_aggregate_materialization() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-
-{% macro spark__customer_segmentation_aggregate_materialization() -%}
-    {{ return('table') }}
-{%- endmacro %}
-
-
-{% macro customer_segmentation_incremental_strategy() -%}
-    {{ return(adapter.dispatch('customer_segmentation_incremental_strategy', 'customer_segmentation')()) }}
-{%- endmacro %}
-
-{% macro default__customer_segmentation_incremental_strategy() -%}
-    {{ return('delete+insert') }}
-{%- endmacro %}
-
-{% macro spark__customer_segmentation_incremental_strategy() -%}
-    {{ return('insert_overwrite') }}
-{%- endmacro %}
-
-
 {#- The customers whose order facts may have changed since the aggregate `this` was built:
     every customer of any version of an order, order line or product row loaded after the
     aggregate's watermark (column loaded_through, the latest _loaded_at it has seen), and

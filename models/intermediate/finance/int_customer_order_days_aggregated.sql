@@ -6,16 +6,14 @@
 --                               (a day with one is a purchase day)
 --   order_revenue / cogs        of those lines (returns and cancellations earn nothing),
 --                               exact decimals, summed from int_customer_category_days_aggregated
--- Incremental (macros/incremental/customer_aggregates.sql): a run re-aggregates every
+-- Incremental by customer (incremental_by_key, macros/incremental.sql; touched customers: macros/incremental/customer_aggregates.sql): a run re-aggregates every
 -- customer with an order, line, product or customer row loaded after loaded_through, the
 -- latest _loaded_at the table has seen (late-arriving rows and quarantine changes included);
 -- a customer left without clean orders is deleted by the post-hook.
+{%- set by_customer = incremental_by_key('customer_id') %}
 {{ config(
-    materialized=customer_segmentation_aggregate_materialization(),
-    incremental_strategy=customer_segmentation_incremental_strategy(),
-    unique_key='customer_id',
-    on_schema_change='fail',
-    post_hook=("delete from {{ this }} where ordered_date is null" if customer_segmentation_aggregate_materialization() == 'incremental' else ''),
+    post_hook=("delete from {{ this }} where ordered_date is null" if by_customer.materialized == 'incremental' else ''),
+    **by_customer
 ) }}
 
 with
