@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run `dbt build` (models, seeds, tests) on the warehouse",
         description="Run dbt build on this project against SEGMENTATION_WAREHOUSE_PATH.",
     )
-    build.add_argument("--select", default=None, help="dbt selection (default: everything)")
+    build.add_argument("--select", default=None,
+                       help="dbt selection, built exactly as given, without the CLV step (default: everything: "
+                       "dbt up to the RFM summary, the CLV step, then the rest)")
     _vars_option(build)
     build.set_defaults(handler=_build)
 
@@ -244,9 +246,12 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.dbt_runner import run_dbt
+    from segmentation.pipeline import dbt_build_with_clv
 
-    run_dbt(["build", *(["--select", args.select] if args.select else []), *_vars_argument(_dbt_vars(args))], settings,
-            progress=_progress)
+    if args.select:  # exactly this selection; the CLV tables stay as the last full build wrote them
+        run_dbt(["build", "--select", args.select, *_vars_argument(_dbt_vars(args))], settings, progress=_progress)
+    else:
+        dbt_build_with_clv(settings, _vars_argument(_dbt_vars(args)), progress=_progress)
     return 0
 
 
