@@ -73,7 +73,11 @@ def fit_table(rfm: pd.DataFrame, fit_period: str = "review") -> pd.DataFrame:
     dates = {"fit_period": fit_period, "review_date": review_date, "fitted_through_date": fitted_through}
     x, tx, age, margin = _rfm_arrays(rfm)
     rows = [_bgnbd_row(x, tx, age, dates), _gamma_gamma_row(x, margin, dates)]
-    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+    # Typed, so every engine gets double columns (a parameter is null for the other model).
+    return pd.DataFrame(rows, columns=FIT_COLUMNS).astype({name: "float64" for name in _FIT_NUMBERS})
+
+
+_FIT_NUMBERS = ("log_likelihood", "r", "alpha", "a", "b", "p", "q", "gamma", "frequency_value_correlation")
 
 
 def _bgnbd_row(x: np.ndarray, tx: np.ndarray, age: np.ndarray, dates: dict) -> dict:
