@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
-from segmentation.clv.step import CLV_SCHEMA, CLV_TABLES, RFM_TABLE
+from segmentation.clv.relations import CLV_SCHEMA, CLV_TABLES, RFM_TABLE
 
 
 def build_clv_scores(rfm_summary_key: dg.AssetKey) -> dg.AssetsDefinition:

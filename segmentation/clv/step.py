@@ -19,6 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation.clv.relations import (  # noqa: F401 (CLV_INPUT_SELECT, CLV_TABLES: re-exported)
+    CLV_INPUT_SELECT,
+    CLV_SCHEMA,
+    CLV_TABLES,
+    CUSTOMER_HORIZON_SCORES,
+    CUSTOMER_SCORES,
+    HOLDOUT_VALIDATION,
+    MODEL_FITS,
+    RFM_SCHEMA,
+    RFM_TABLE,
+)
 from segmentation.clv.tables import (
     ClvSettings,
     customer_horizon_table,
@@ -30,17 +41,6 @@ from segmentation.clv.tables import (
     without_horizon_columns,
 )
 from segmentation.engines import TableEngine
-
-# What the step reads (a dbt model: its name and columns are the step's input contract) ...
-RFM_SCHEMA, RFM_TABLE = "intermediate", "int_customer_rfm_summarized"
-# ... and the dbt selection that builds it (the first of the two dbt builds).
-CLV_INPUT_SELECT = f"+{RFM_TABLE}"
-# What it writes: the source `clv` of models/staging/clv/_clv__sources.yml.
-CLV_SCHEMA = "clv"
-MODEL_FITS, CUSTOMER_SCORES, CUSTOMER_HORIZON_SCORES, HOLDOUT_VALIDATION = (
-    "model_fits", "customer_scores", "customer_horizon_scores", "holdout_validation",
-)
-CLV_TABLES = (MODEL_FITS, CUSTOMER_SCORES, CUSTOMER_HORIZON_SCORES, HOLDOUT_VALIDATION)
 
 
 class ClvStepError(ValueError):
