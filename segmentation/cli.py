@@ -80,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     _vars_option(build)
     build.set_defaults(handler=_build)
 
+    clv = sub.add_parser(
+        "clv",
+        help="the CLV step alone: fit and score CLV from int_customer_rfm_summarized, write the clv tables",
+        description="Read intermediate.int_customer_rfm_summarized through the engine of the dbt target "
+        "(SEGMENTATION_DBT_TARGET), fit BG/NBD and Gamma-Gamma, score every customer and write the tables "
+        "of the dbt source `clv`. `segmentation build` runs it between its two dbt builds; run it alone "
+        "when you drive dbt yourself.",
+    )
+    _vars_option(clv)
+    clv.set_defaults(handler=_clv)
+
     run = sub.add_parser(
         "run",
         help="end to end: generate sample data if none, load, build, validate, publish, summarize",
@@ -252,6 +263,19 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
         run_dbt(["build", "--select", args.select, *_vars_argument(_dbt_vars(args))], settings, progress=_progress)
     else:
         dbt_build_with_clv(settings, _vars_argument(_dbt_vars(args)), progress=_progress)
+    return 0
+
+
+def _clv(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.clv.step import clv_settings, run_clv_step
+    from segmentation.engines import table_engine
+
+    engine = table_engine(settings)
+    try:
+        result = run_clv_step(engine, clv_settings(_dbt_vars(args)))
+    finally:
+        engine.close()
+    print(result.summary())
     return 0
 
 
