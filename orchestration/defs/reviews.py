@@ -1,7 +1,8 @@
 """Annual segment reviews: one partition per fiscal year, backfillable from the UI or CLI.
 
 A partition is a fiscal year; its review date is the year's last day. The job runs
-`dbt build` of the review models with `review_type: annual` and that review date (only
+`dbt build` of the review models with `review_type: annual` and that review date, with the
+CLV step between dbt's two parts, so CLV is scored as of that review date (only
 data dated on or before it counts, so re-running a past year reproduces it), then the
 data-quality gate, and publishes when nothing blocks. The fiscal year starts in the month
 SEGMENTATION_FISCAL_YEAR_START_MONTH (default 1, calendar years), like dbt's
@@ -58,13 +59,23 @@ def build_annual_review(context: dg.OpExecutionContext, dbt: DbtCliResource, seg
         "review_type": "annual",
         "fiscal_year_start_month": FISCAL_YEAR_START_MONTH,
     }
-    dbt.cli(
-        # cautious: run only the tests of what this review builds, not those of upstream marts
-        # that the selection reads but does not rebuild for this review date.
-        ["build", "--select", REVIEW_SELECTION, "--indirect-selection", "cautious",
-         "--vars", json.dumps(dbt_vars)],
-        manifest=dbt_project.manifest_path,
-    ).wait()
+    from segmentation.clv.relations import CLV_INPUT_SELECT
+    from segmentation.clv.step import ClvStepError, clv_settings, run_clv_step
+    from segmentation.engines import table_engine
+
+    # cautious: run only the tests of what this review builds, not those of upstream marts
+    # that the selection reads but does not rebuild for this review date.
+    vars_args = ["--indirect-selection", "cautious", "--vars", json.dumps(dbt_vars)]
+    dbt.cli(["build", "--select", CLV_INPUT_SELECT, *vars_args], manifest=dbt_project.manifest_path).wait()
+    engine = table_engine(segmentation.settings())
+    try:  # the RFM summary just built is as of this review date: score CLV as of it too
+        context.log.info(run_clv_step(engine, clv_settings(dbt_vars)).summary())
+    except ClvStepError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    finally:
+        engine.close()
+    dbt.cli(["build", "--select", REVIEW_SELECTION, "--exclude", CLV_INPUT_SELECT, *vars_args],
+            manifest=dbt_project.manifest_path).wait()
     return review_date.isoformat()
 
 
