@@ -34,6 +34,8 @@ def _postgres_type(series: pd.Series) -> str:
         return "date"
     if len(values) and all(isinstance(v, bool) for v in values):
         return "boolean"
+    if len(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "double precision"
     return "text"
 
 

@@ -49,6 +49,31 @@ def spark_session_from_profile(project_dir: Path = PROJECT_DIR) -> SparkSession:
     return builder.getOrCreate()
 
 
+def spark_schema_of(frame: pd.DataFrame):  # -> pyspark.sql.types.StructType
+    """Spark column types for a pandas frame; a column of nulls only is a string."""
+    from pyspark.sql import types as T
+
+    def spark_type(series: pd.Series) -> T.DataType:
+        if pd.api.types.is_bool_dtype(series):
+            return T.BooleanType()
+        if pd.api.types.is_integer_dtype(series):
+            return T.LongType()
+        if pd.api.types.is_float_dtype(series):
+            return T.DoubleType()
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return T.TimestampType()
+        values = series.dropna()
+        if len(values) and all(type(v).__name__ == "date" for v in values):
+            return T.DateType()
+        if len(values) and all(isinstance(v, bool) for v in values):
+            return T.BooleanType()
+        if len(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return T.DoubleType()
+        return T.StringType()
+
+    return T.StructType([T.StructField(str(name), spark_type(frame[name]), True) for name in frame.columns])
+
+
 class SparkTableEngine:
     name = "spark"
 
@@ -65,15 +90,12 @@ class SparkTableEngine:
         return self.session.table(f"{schema}.{table}").toPandas()
 
     def write_frame(self, frame: pd.DataFrame, schema: str, table: str) -> None:
-        import pyarrow as pa
-
-        # Through Arrow: pandas NaN in a float column becomes null, as it does in DuckDB.
-        arrow = pa.Table.from_pandas(frame, preserve_index=False)
-        # A column of nulls only (e.g. no exclusion reason) is typed string: Parquet has no void.
-        arrow = arrow.cast(pa.schema([
-            pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in arrow.schema
-        ]))
-        data = self.session.createDataFrame(arrow)
+        # Rows with an explicit schema: no pyarrow needed, NaN becomes null (as in DuckDB), and
+        # the rows travel through the driver, so this works on a cluster as it does locally.
+        values = frame.astype(object).where(frame.notna(), None)
+        data = self.session.createDataFrame(
+            list(values.itertuples(index=False, name=None)), schema=spark_schema_of(frame)
+        )
         self.session.sql(f"create schema if not exists {schema}")
         data.write.mode("overwrite").format("parquet").saveAsTable(f"{schema}.{table}")
 
