@@ -56,19 +56,25 @@ def test_one_time_buyers_are_flagged_because_their_p_alive_is_one(built_warehous
 
 def test_predicted_clv_ranks_the_generators_value_classes(built_warehouse) -> None:
     truth = built_warehouse.ground_truth_dir / "customers.csv"
-    by_class = dict(
-        built_warehouse.query(
-            f"""
-            select g.value_class, avg(c.predicted_clv_36m)
-            from marts.customer_clv as c
-            join read_csv('{truth}', header = true) as g using (customer_id)
-            group by g.value_class
-            """
-        )
+    rows = built_warehouse.query(
+        f"""
+        select g.value_class, avg(c.predicted_clv_36m), avg(c.historical_clv),
+               count(*) filter (where c.clv_note like 'non_positive_repeat_margin%')
+        from marts.customer_clv as c
+        join read_csv('{truth}', header = true) as g using (customer_id)
+        group by g.value_class
+        """
     )
-    order = ["platinum", "gold", "silver", "bronze", "negative"]
-    values = [by_class[name] for name in order]
+    predicted = {name: clv for name, clv, _, _ in rows}
+    order = ["platinum", "gold", "silver", "bronze"]
+    values = [predicted[name] for name in order]
     assert values == sorted(values, reverse=True), dict(zip(order, values, strict=True))
+    # Loss-making customers: predicted CLV is future gross margin at the population mean spend
+    # (issue 18), so it does not rank them last; their history and the note tell them apart.
+    historical = {name: value for name, _, value, _ in rows}
+    flagged = {name: count for name, _, _, count in rows}
+    assert historical["negative"] == min(historical.values()) < 0
+    assert flagged["negative"] > 0 and sum(flagged.values()) == flagged["negative"]
 
 
 def test_the_customers_left_out_of_gamma_gamma_get_the_population_mean(built_warehouse) -> None:
