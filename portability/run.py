@@ -1,16 +1,15 @@
 """`make portability`: the same dbt models on DuckDB, Spark and PostgreSQL, marts compared row for row.
 
-1. DuckDB: generate the sample, `segmentation load`, then the same two dbt builds as
-   `segmentation run` (the review of 12 months ago, then everything).
+1. DuckDB: generate the sample, `segmentation load`, then the same two builds as
+   `segmentation run` (the review of 12 months ago, then everything), each as dbt up to the
+   RFM summary, the CLV step (segmentation/clv/step.py), dbt for the rest.
 2. Raw tables onto the other engines (`put_tables`): DuckDB's `raw` schema is written to
    Parquet; Spark registers each file as a table (`create table ... using parquet location`),
    PostgreSQL gets it with COPY. Small and replaceable: the typed Parquet raw zone will replace it.
-3. The CLV outputs come from dbt Python models that run on DuckDB only (dbt-spark runs Python
-   models only on Databricks, dbt-postgres not at all). Until the pipeline has its own CLV step,
-   DuckDB's CLV tables are COPIED to the other engines as tables, the ones of each build before
-   that build, and dbt builds everything else.
-4. On each engine, the same two dbt builds, each after its CLV tables are in place.
-5. Every BI mart (schemas marts and audit of the published file) is compared with DuckDB's:
+3. On each engine, the same two builds, the CLV step included: it reads the engine's RFM
+   summary and writes the `clv` tables there (segmentation/engines: Spark through dbt's
+   session, PostgreSQL with COPY), with the same statistics code as on DuckDB.
+4. Every BI mart (schemas marts and audit of the published file) is compared with DuckDB's:
    ordered rows, numbers rounded to 6 places. One verdict per mart; exit 1 if any differs.
 
 Run one engine at a time (the machine is small); Spark runs in this process (dbt-spark session).
@@ -33,12 +32,6 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENGINES = ("spark", "postgres")
-# dbt Python models (DuckDB only): their tables are copied from DuckDB, not built.
-PYTHON_MODELS = {
-    "int_customer_clv_predicted": "intermediate",
-    "clv_model_fit": "marts",
-    "clv_holdout_validation": "marts",
-}
 # Same as `segmentation run`: first the review of 12 months ago, then the full build.
 PREVIOUS_REVIEW_SELECT = ["+segment_movers", "+segment_migrations"]
 PREVIOUS_REVIEW_MONTHS = 12
@@ -87,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = time.perf_counter()
             put_tables(engine, parquet_dir / "raw")
             run.seconds["load raw"] = time.perf_counter() - started
-            _dbt_builds(run, parquet_dir, args.dbt_args)
+            _dbt_builds(run, args.dbt_args)
             marts = _read_marts(engine, reference)
             verdicts[engine] = compare(reference, marts)
         finally:
@@ -117,18 +110,21 @@ def _say(message: str) -> None:
 
 
 def _duckdb_build(duckdb_dir: Path, customers: int, parquet_dir: Path) -> None:
-    """The reference: load and build on DuckDB; raw tables and each build's CLV tables to Parquet."""
+    """The reference: load and build on DuckDB (the CLV step between dbt's two parts); raw tables to Parquet."""
     env = {**os.environ, "SEGMENTATION_DATA_DIR": str(duckdb_dir), "SEGMENTATION_DBT_TARGET": "duckdb",
            "SEGMENTATION_WAREHOUSE_PATH": str(duckdb_dir / "warehouse.duckdb")}
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "segmentation"), "generate", "--customers", str(customers),
                     "--out", str(duckdb_dir)], check=True, env=env, cwd=PROJECT_DIR)
     subprocess.run([str(bin_dir / "segmentation"), "load"], check=True, env=env, cwd=PROJECT_DIR)
-    for step, args in _build_steps([]).items():
-        _say(f"duckdb: dbt {' '.join(args)}")
-        subprocess.run([str(bin_dir / "dbt"), *args, "--project-dir", str(PROJECT_DIR),
-                        "--profiles-dir", str(PROJECT_DIR), "--target", "duckdb"], check=True, env=env)
-        _export_parquet(duckdb_dir / "warehouse.duckdb", PYTHON_MODELS, parquet_dir / f"clv-{step}")
+    for _step, (before_clv, after_clv) in _build_steps([]).items():
+        for args in (before_clv, None, after_clv):
+            if args is None:
+                _clv_step("duckdb", duckdb_dir)
+                continue
+            _say(f"duckdb: dbt {' '.join(args)}")
+            subprocess.run([str(bin_dir / "dbt"), *args, "--project-dir", str(PROJECT_DIR),
+                            "--profiles-dir", str(PROJECT_DIR), "--target", "duckdb"], check=True, env=env)
     # dbt's on-run-start made the raw schema (views over the loader's raw zone) in the warehouse.
     _export_parquet(duckdb_dir / "warehouse.duckdb", {"raw": None}, parquet_dir / "raw")
 
@@ -235,25 +231,48 @@ def _spark_session():  # -> pyspark.sql.SparkSession
 # -- dbt builds ---------------------------------------------------------------------------------
 
 
-def _build_steps(exclude: Sequence[str]) -> dict[str, list[str]]:
-    """The two builds of `segmentation run`: the review of 12 months ago, then everything."""
-    previous = json.dumps({"review_months_before_latest": PREVIOUS_REVIEW_MONTHS})
+def _build_steps(extra: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """The two builds of `segmentation run` (the review of 12 months ago, then everything), each as
+    dbt before the CLV step and dbt after it (segmentation.pipeline.dbt_build_with_clv)."""
+    from segmentation.clv.step import CLV_INPUT_SELECT
+
+    previous = ["--vars", json.dumps({"review_months_before_latest": PREVIOUS_REVIEW_MONTHS})]
+    before_clv = ["build", "--select", CLV_INPUT_SELECT, "--indirect-selection", "cautious"]
+    after_clv = ["--exclude", CLV_INPUT_SELECT, "--indirect-selection", "cautious"]
     return {
-        "previous": ["build", "--select", *PREVIOUS_REVIEW_SELECT, "--indirect-selection", "cautious",
-                     "--vars", previous, *exclude],
-        "current": ["build", *exclude],
+        "previous": ([*before_clv, *previous, *extra],
+                     ["build", "--select", *PREVIOUS_REVIEW_SELECT, *after_clv, *previous, *extra]),
+        "current": ([*before_clv, *extra], ["build", *after_clv, *extra]),
     }
 
 
-def _dbt_builds(run: EngineRun, parquet_dir: Path, extra: Sequence[str]) -> None:
-    for step, args in _build_steps(["--exclude", *PYTHON_MODELS]).items():
-        put_tables(run.engine, parquet_dir / f"clv-{step}")  # DuckDB's CLV tables of this build
-        args = [*args, *extra]
-        _say(f"{run.engine}: dbt {' '.join(args)}")
+def _clv_step(engine: str, data_dir: Path) -> float:
+    """The CLV step on this engine (default CLV vars, as both builds use); its seconds."""
+    from segmentation.clv.step import clv_settings, run_clv_step
+    from segmentation.config import Settings
+    from segmentation.engines import table_engine
+
+    settings = Settings.from_env({**os.environ, "SEGMENTATION_DATA_DIR": str(data_dir),
+                                  "SEGMENTATION_WAREHOUSE_PATH": str(data_dir / "warehouse.duckdb")})
+    tables = table_engine(settings, engine)
+    try:
+        result = run_clv_step(tables, clv_settings())
+    finally:
+        tables.close()
+    _say(f"{engine}: {result.summary()}")
+    return result.seconds
+
+
+def _dbt_builds(run: EngineRun, extra: Sequence[str]) -> None:
+    for step, (before_clv, after_clv) in _build_steps(extra).items():
         started = time.perf_counter()
-        failed = _dbt(args, run.engine)
+        _say(f"{run.engine}: dbt {' '.join(before_clv)}")
+        run.failed += _dbt(before_clv, run.engine)
+        if not run.failed:  # the step reads what the first part built
+            run.seconds[f"clv step {step}"] = _clv_step(run.engine, Path(os.environ["SEGMENTATION_DATA_DIR"]))
+        _say(f"{run.engine}: dbt {' '.join(after_clv)}")
+        run.failed += _dbt(after_clv, run.engine)
         run.seconds[f"build {step}"] = time.perf_counter() - started
-        run.failed += failed
 
 
 def _dbt(args: Sequence[str], engine: str) -> list[str]:
@@ -366,7 +385,6 @@ def compare(reference: dict[str, Table], other: dict[str, Table | str]) -> dict[
 
 
 def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root: Path) -> int:
-    copied = {f"{schema}.{name}" for name, schema in PYTHON_MODELS.items()}
     lines = ["", "Per-mart verdict (reference: DuckDB; ordered rows, numbers rounded to 6 places)"]
     engines = [run.engine for run in runs]
     names = sorted({name for v in verdicts.values() for name in v})
@@ -379,16 +397,15 @@ def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root
             verdict = verdicts.get(engine, {}).get(name, "not run")
             ok &= verdict == "identical"
             cells.append(verdict)
-        note = "  (COPIED from DuckDB: CLV runs on DuckDB only)" if name in copied else ""
+        note = ""
         if all(c == "identical" for c in cells):
             lines.append(name.ljust(width) + "".join("same".ljust(12) for _ in cells) + note)
         else:
             lines.append(name.ljust(width) + " | ".join(f"{e}: {c}" for e, c in zip(engines, cells, strict=True))
                          + note)
     lines.append("")
-    lines.append("CLV: the tables of the dbt Python models (" + ", ".join(PYTHON_MODELS) + ") are NOT built on "
-                 "Spark or PostgreSQL: before each build they are copied from DuckDB's same build; customer_clv "
-                 "and everything downstream are built by dbt on each engine.")
+    lines.append("CLV: the CLV step (segmentation/clv/step.py) fitted and scored on each engine from that "
+                 "engine's RFM summary; clv_model_fit holds its parameters (compared to 6 places).")
     for run in runs:
         timing = ", ".join(f"{k} {v:.0f} s" for k, v in run.seconds.items())
         lines.append(f"{run.engine}: {timing}; {len(run.failed)} failed dbt node(s)")

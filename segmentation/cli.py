@@ -74,9 +74,22 @@ def _parser() -> argparse.ArgumentParser:
         help="run `dbt build` (models, seeds, tests) on the warehouse",
         description="Run dbt build on this project against SEGMENTATION_WAREHOUSE_PATH.",
     )
-    build.add_argument("--select", default=None, help="dbt selection (default: everything)")
+    build.add_argument("--select", default=None,
+                       help="dbt selection, built exactly as given, without the CLV step (default: everything: "
+                       "dbt up to the RFM summary, the CLV step, then the rest)")
     _vars_option(build)
     build.set_defaults(handler=_build)
+
+    clv = sub.add_parser(
+        "clv",
+        help="the CLV step alone: fit and score CLV from int_customer_rfm_summarized, write the clv tables",
+        description="Read intermediate.int_customer_rfm_summarized through the engine of the dbt target "
+        "(SEGMENTATION_DBT_TARGET), fit BG/NBD and Gamma-Gamma, score every customer and write the tables "
+        "of the dbt source `clv`. `segmentation build` runs it between its two dbt builds; run it alone "
+        "when you drive dbt yourself.",
+    )
+    _vars_option(clv)
+    clv.set_defaults(handler=_clv)
 
     run = sub.add_parser(
         "run",
@@ -246,9 +259,25 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.dbt_runner import run_dbt
+    from segmentation.pipeline import dbt_build_with_clv
 
-    run_dbt(["build", *(["--select", args.select] if args.select else []), *_vars_argument(_dbt_vars(args))], settings,
-            progress=_progress)
+    if args.select:  # exactly this selection; the CLV tables stay as the last full build wrote them
+        run_dbt(["build", "--select", args.select, *_vars_argument(_dbt_vars(args))], settings, progress=_progress)
+    else:
+        dbt_build_with_clv(settings, _vars_argument(_dbt_vars(args)), progress=_progress)
+    return 0
+
+
+def _clv(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.clv.step import clv_settings, run_clv_step
+    from segmentation.engines import table_engine
+
+    engine = table_engine(settings)
+    try:
+        result = run_clv_step(engine, clv_settings(_dbt_vars(args)))
+    finally:
+        engine.close()
+    print(result.summary())
     return 0
 
 
