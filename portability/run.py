@@ -2,16 +2,20 @@
 
 1. DuckDB: generate the sample, `segmentation load`, then the same two dbt builds as
    `segmentation run` (the review of 12 months ago, then everything).
-2. Raw tables onto the other engines (`put_tables`): DuckDB's `raw` schema is written to
-   Parquet; Spark registers each file as a table (`create table ... using parquet location`),
-   PostgreSQL gets it with COPY. Small and replaceable: the typed Parquet raw zone will replace it.
+2. The raw tables: Spark reads the loader's typed Parquet raw zone itself (DuckDB's, the same
+   landing files loaded once; dbt's on-run-start registers it, macros/raw_zone.sql).
+   PostgreSQL gets DuckDB's `raw` schema as Parquet, copied in with COPY (`put_tables`) until
+   the raw zone is wired for it.
 3. The CLV outputs come from dbt Python models that run on DuckDB only (dbt-spark runs Python
    models only on Databricks, dbt-postgres not at all). Until the pipeline has its own CLV step,
    DuckDB's CLV tables are COPIED to the other engines as tables, the ones of each build before
    that build, and dbt builds everything else.
 4. On each engine, the same two dbt builds, each after its CLV tables are in place.
-5. Every BI mart (schemas marts and audit of the published file) is compared with DuckDB's:
-   ordered rows, numbers rounded to 6 places. One verdict per mart; exit 1 if any differs.
+5. On Spark, as `segmentation run` does after dbt: the GX gate (Spark execution engine) and
+   publish (a new `published_v<time>` database, the views of `published` switched to it).
+6. Every BI mart (schemas marts and audit) is compared with DuckDB's: on Spark as BI reads it
+   (the `published` views), elsewhere the built tables; ordered rows, numbers rounded to 6
+   places. One verdict per mart; exit 1 if any differs.
 
 Run one engine at a time (the machine is small); Spark runs in this process (dbt-spark session).
 """
@@ -83,11 +87,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if engine == "postgres":
             _postgres_server("start")
         try:
-            _say(f"{engine}: raw tables from {parquet_dir / 'raw'}")
-            started = time.perf_counter()
-            put_tables(engine, parquet_dir / "raw")
-            run.seconds["load raw"] = time.perf_counter() - started
+            if engine == "spark":
+                # The raw zone that DuckDB's run loaded: Spark registers it itself (on-run-start).
+                os.environ["SEGMENTATION_RAW_DIR"] = str(duckdb_dir / "raw")
+                _say(f"{engine}: raw zone {duckdb_dir / 'raw'} (registered by dbt's on-run-start)")
+            else:
+                _say(f"{engine}: raw tables from {parquet_dir / 'raw'}")
+                started = time.perf_counter()
+                put_tables(engine, parquet_dir / "raw")
+                run.seconds["load raw"] = time.perf_counter() - started
             _dbt_builds(run, parquet_dir, args.dbt_args)
+            if engine == "spark":
+                _spark_gate_and_publish(run)
             marts = _read_marts(engine, reference)
             verdicts[engine] = compare(reference, marts)
         finally:
@@ -220,16 +231,9 @@ def _postgres_server(action: str) -> None:
 
 def _spark_session():  # -> pyspark.sql.SparkSession
     """The session dbt-spark uses (session mode: same process), created from profiles.yml's settings."""
-    from dbt.cli.main import dbtRunner
-    from pyspark.sql import SparkSession
+    from segmentation.engines.spark import spark_session
 
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    # `dbt debug` opens the connection, i.e. builds the session with the profile's configuration.
-    dbtRunner().invoke(["debug", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-                        "--target", "spark", "--quiet"])
-    return SparkSession.builder.getOrCreate()
+    return spark_session(PROJECT_DIR)
 
 
 # -- dbt builds ---------------------------------------------------------------------------------
@@ -254,6 +258,24 @@ def _dbt_builds(run: EngineRun, parquet_dir: Path, extra: Sequence[str]) -> None
         failed = _dbt(args, run.engine)
         run.seconds[f"build {step}"] = time.perf_counter() - started
         run.failed += failed
+
+
+def _spark_gate_and_publish(run: EngineRun) -> None:
+    """As `segmentation run` does after dbt on Spark: the GX gate (Spark execution engine) on the
+    Spark warehouse, then publish (a new published_v<time> database, the `published` views
+    switched to it). A blocked gate is a failure; the marts are then read from the old views."""
+    from segmentation.engines.spark import validate_and_publish_spark
+
+    started = time.perf_counter()
+    report, published = validate_and_publish_spark(
+        _spark_session(), dbt_project_dir=PROJECT_DIR, progress=_say,
+        pages_dir=Path(os.environ["SEGMENTATION_DATA_DIR"]) / "gate_pages")
+    run.seconds["gate + publish"] = time.perf_counter() - started
+    _say(f"spark: {report.summary().splitlines()[0]}")
+    if published is None:
+        run.failed += [f"gate: {check.describe()}" for check in report.blocking_failures]
+    else:
+        _say(f"spark: {published.summary()}")
 
 
 def _dbt(args: Sequence[str], engine: str) -> list[str]:
@@ -294,10 +316,16 @@ def _read_marts_duckdb(warehouse: Path) -> dict[str, Table]:
 def _read_marts(engine: str, reference: dict[str, Table]) -> dict[str, Table | str]:
     marts: dict[str, Table | str] = {}
     if engine == "spark":
+        from segmentation.engines.spark import PUBLISHED_DATABASE
+        from segmentation.publish.warehouse import INTERNAL_PREFIXES
+
         spark = _spark_session()
         for name in reference:
+            table = name.split(".")[-1]
+            # What BI reads: the published views (the fct_* facts are not published: the working tables).
+            source = name if table.startswith(INTERNAL_PREFIXES) else f"{PUBLISHED_DATABASE}.{table}"
             try:
-                frame = spark.table(name)
+                frame = spark.table(source)
                 marts[name] = (frame.columns, [tuple(row) for row in frame.collect()])
             except Exception as error:  # a missing table is a verdict, not a crash
                 marts[name] = f"cannot read: {str(error).splitlines()[0][:200]}"

@@ -10,15 +10,20 @@
 
 When blocked, the published file is not touched and the working file is kept for
 inspection; the result lists the reasons.
+
+On Spark (SEGMENTATION_DBT_TARGET=spark) steps 2 and 3 run in dbt's Spark session
+(`segmentation.engines.spark`): the same suites through GX's Spark execution engine, then a new
+`published_v<time>` database and the views of database `published` switched to it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from segmentation.config import REVIEW_SELECT, Settings
 from segmentation.publish.parquet_export import ExportResult, export_parquet
@@ -26,15 +31,18 @@ from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, publish
 from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
 from segmentation.quality.suites import SuiteSpec
 
+if TYPE_CHECKING:
+    from segmentation.engines.spark import SparkPublishResult
+
 
 @dataclass
 class PipelineResult:
     status: Literal["published", "blocked"]
     working_path: Path
-    published_path: Path
+    published_path: Path | str  # str: a Spark database
     reasons: list[str] = field(default_factory=list)
     quality: QualityReport | None = None
-    publish: PublishResult | None = None
+    publish: PublishResult | SparkPublishResult | None = None
     export: ExportResult | None = None
     dbt_invocation_id: str | None = None
     seconds: float = 0.0
@@ -104,6 +112,11 @@ def build_validate_publish(
             return result
         result.dbt_invocation_id = _dbt_invocation_id()
 
+    if os.environ.get("SEGMENTATION_DBT_TARGET", "duckdb") == "spark":
+        # The one seam: on Spark the gate and publish run in dbt's Spark session.
+        return _validate_publish_on_spark(settings, result, suites=suites, schemas=schemas, progress=say,
+                                          started=started)
+
     say("validating the warehouse (Great Expectations)")
     report = validate_warehouse(
         settings.warehouse_path,
@@ -138,6 +151,36 @@ def build_validate_publish(
     if target == settings.published_path:
         say(f"exporting the BI marts as Parquet to {settings.parquet_dir}")
         result.export = export_parquet(target, settings.parquet_dir)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _validate_publish_on_spark(
+    settings: Settings,
+    result: PipelineResult,
+    *,
+    suites: Sequence[SuiteSpec] | None,
+    schemas: Sequence[str],
+    progress: Callable[[str], None],
+    started: float,
+) -> PipelineResult:
+    """The gate (GX's Spark execution engine) and publish (a new published_v<time> database, the
+    views of database `published` switched to it) on the Spark warehouse dbt just built. The
+    Parquet export is DuckDB's: on Spark the published tables are Parquet files already."""
+    from segmentation.engines.spark import PUBLISHED_DATABASE, spark_session, validate_and_publish_spark
+
+    progress("validating the Spark warehouse (Great Expectations, Spark execution engine)")
+    result.published_path = f"Spark database {PUBLISHED_DATABASE}"
+    report, published = validate_and_publish_spark(
+        spark_session(settings.project_dir), dbt_project_dir=settings.project_dir, suites=suites,
+        pages_dir=settings.gx_docs_index.parents[2] / "gate_pages_spark",
+        dbt_invocation_id=result.dbt_invocation_id, schemas=schemas, progress=progress,
+    )
+    result.quality = report
+    if published is None:
+        result.reasons += [f"critical check failed: {check.describe()}" for check in report.blocking_failures]
+    else:
+        result.publish, result.status = published, "published"
     result.seconds = time.monotonic() - started
     return result
 

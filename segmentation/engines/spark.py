@@ -50,6 +50,9 @@ def spark_session(project_dir: Path) -> SparkSession:
 
     dbtRunner().invoke(["debug", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
                         "--target", "spark", "--quiet"])
+    if SparkContext._active_spark_context is None:  # not a default session with another metastore
+        raise RuntimeError("dbt could not start Spark (target spark in profiles.yml): run "
+                           "`dbt debug --profiles-dir . --target spark` to see why (Java 17? pyspark installed?)")
     return SparkSession.builder.getOrCreate()
 
 
