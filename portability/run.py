@@ -264,13 +264,14 @@ def _spark_gate_and_publish(run: EngineRun) -> None:
     """As `segmentation run` does after dbt on Spark: the GX gate (Spark execution engine) on the
     Spark warehouse, then publish (a new published_v<time> database, the `published` views
     switched to it). A blocked gate is a failure; the marts are then read from the old views."""
-    from segmentation.engines.spark import validate_and_publish_spark
+    from segmentation.engines.spark import validate_and_publish_spark, warehouse_summary_spark
 
     started = time.perf_counter()
     report, published = validate_and_publish_spark(
         _spark_session(), dbt_project_dir=PROJECT_DIR, progress=_say,
         pages_dir=Path(os.environ["SEGMENTATION_DATA_DIR"]) / "gate_pages")
     run.seconds["gate + publish"] = time.perf_counter() - started
+    print(warehouse_summary_spark(_spark_session()), flush=True)  # row accounting, as `segmentation run`
     _say(f"spark: {report.summary().splitlines()[0]}")
     if published is None:
         run.failed += [f"gate: {check.describe()}" for check in report.blocking_failures]

@@ -257,10 +257,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         build_validate_publish,
         generate_dbt_docs,
         has_review_history,
+        on_spark,
+        row_accounting,
     )
     from segmentation.report.review import write_report
     from segmentation.sample.generate import generate
-    from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
     dbt_vars = _dbt_vars(args)  # checked before anything runs
@@ -293,14 +294,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[4/{steps}] dbt build, then the data-quality gate, publish and Parquet export")
     result = build_validate_publish(settings, dbt_args=("build", *_vars_argument(dbt_vars)), progress=_progress)
     report = None
-    if result.published:
+    if result.published and on_spark():
+        print("      report: not on Spark yet (it reads DuckDB's published file); BI reads Spark's `published` views")
+    elif result.published:
         dbt_docs = generate_dbt_docs(settings, progress=_progress)
         report = write_report(settings.published_path, settings.reports_dir,
                               dbt_docs=dbt_docs, gx_docs=result.docs_index)
     print(f"[5/{steps}] summary")
     print()
     if result.dbt_invocation_id or result.quality is not None:
-        print(warehouse_summary(settings.warehouse_path))
+        print(row_accounting(settings))
         print()
     print(result.summary())
     print()

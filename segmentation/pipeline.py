@@ -112,8 +112,8 @@ def build_validate_publish(
             return result
         result.dbt_invocation_id = _dbt_invocation_id()
 
-    if os.environ.get("SEGMENTATION_DBT_TARGET", "duckdb") == "spark":
-        # The one seam: on Spark the gate and publish run in dbt's Spark session.
+    if on_spark():
+        # On Spark the gate and publish run in dbt's Spark session.
         return _validate_publish_on_spark(settings, result, suites=suites, schemas=schemas, progress=say,
                                           started=started)
 
@@ -194,9 +194,31 @@ def _dbt_invocation_id() -> str | None:
     return get_invocation_id()
 
 
+def on_spark() -> bool:
+    """The engine seam of the steps outside dbt: dbt's target (SEGMENTATION_DBT_TARGET) is Spark."""
+    return os.environ.get("SEGMENTATION_DBT_TARGET", "duckdb") == "spark"
+
+
+def row_accounting(settings: Settings) -> str:
+    """The row accounting `segmentation run` prints (segmentation.summary), from the target's warehouse."""
+    if on_spark():
+        from segmentation.engines.spark import spark_session, warehouse_summary_spark
+
+        return warehouse_summary_spark(spark_session(settings.project_dir))
+    from segmentation.summary import warehouse_summary
+
+    return warehouse_summary(settings.warehouse_path)
+
+
 def has_review_history(warehouse_path: Path) -> bool:
     """True when the working warehouse already holds at least one segment review."""
     import duckdb
+
+    if on_spark():
+        from segmentation.config import PROJECT_DIR
+        from segmentation.engines.spark import has_review_history_spark, spark_session
+
+        return has_review_history_spark(spark_session(PROJECT_DIR))
 
     if not Path(warehouse_path).is_file():
         return False

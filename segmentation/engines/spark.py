@@ -311,3 +311,17 @@ def validate_and_publish_spark(
         checks={"total": len(report.checks), "failed_warnings": len(report.warnings), "failed_blocking": 0},
     )
     return report, published
+
+
+def warehouse_summary_spark(spark: SparkSession) -> str:
+    """`segmentation run`'s row accounting (file, raw, clean, rejected, quarantined) from Spark."""
+    from segmentation.summary import summary_from
+
+    return summary_from(lambda sql: [tuple(row) for row in spark.sql(sql).collect()])
+
+
+def has_review_history_spark(spark: SparkSession) -> bool:
+    """True when the Spark warehouse already holds at least one segment review."""
+    if not spark.catalog.tableExists("marts.segment_reviews"):
+        return False
+    return spark.table("marts.segment_reviews").limit(1).count() > 0
