@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     root = Path(args.data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
+    # dbt's artifacts of these builds (a Spark or PostgreSQL manifest) stay out of the project's
+    # target/, whose manifest.json Dagster loads the DuckDB assets from.
+    os.environ["DBT_TARGET_PATH"] = str(root / "dbt_target")
     duckdb_dir = root / "duckdb"
     warehouse = duckdb_dir / "warehouse.duckdb"
     parquet_dir = root / "parquet"
