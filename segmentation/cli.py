@@ -288,11 +288,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         build_validate_publish,
         generate_dbt_docs,
         has_review_history,
+        on_spark,
+        row_accounting,
     )
     from segmentation.report.review import write_report
     from segmentation.run_state import record_publish, run_inputs, unchanged_since_last_publish
     from segmentation.sample.generate import generate
-    from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
     dbt_vars = _dbt_vars(args)  # checked before anything runs
@@ -336,7 +337,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[4/{steps}] dbt build, then the data-quality gate, publish and Parquet export")
     result = build_validate_publish(settings, dbt_args=("build", *_vars_argument(dbt_vars)), progress=_progress)
     report = None
-    if result.published:
+    if result.published and on_spark():
+        # Nothing to fingerprint (no published file) and no report yet: both read DuckDB's file.
+        print("      report: not on Spark yet (it reads DuckDB's published file); BI reads Spark's `published` views")
+    elif result.published:
         record_publish(settings, inputs)
         dbt_docs = generate_dbt_docs(settings, progress=_progress)
         report = write_report(settings.published_path, settings.reports_dir,
@@ -344,7 +348,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[5/{steps}] summary")
     print()
     if result.dbt_invocation_id or result.quality is not None:
-        print(warehouse_summary(settings.warehouse_path))
+        print(row_accounting(settings))
         print()
     print(result.summary())
     print()

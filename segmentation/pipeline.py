@@ -11,6 +11,10 @@
 
 When blocked, the published file is not touched and the working file is kept for
 inspection; the result lists the reasons.
+
+On Spark (SEGMENTATION_DBT_TARGET=spark) steps 2 and 3 run in dbt's Spark session
+(`segmentation.engines.spark`): the same suites through GX's Spark execution engine, then a new
+`published_v<time>` database and the views of database `published` switched to it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from segmentation.clv.step import CLV_INPUT_SELECT, ClvStepError, ClvStepResult
 from segmentation.config import REVIEW_SELECT, Settings
@@ -29,15 +33,18 @@ from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, check_sett
 from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
 from segmentation.quality.suites import SuiteSpec
 
+if TYPE_CHECKING:
+    from segmentation.engines.spark import SparkPublishResult
+
 
 @dataclass
 class PipelineResult:
     status: Literal["published", "blocked"]
     working_path: Path
-    published_path: Path
+    published_path: Path | str  # str: a Spark database
     reasons: list[str] = field(default_factory=list)
     quality: QualityReport | None = None
-    publish: PublishResult | None = None
+    publish: PublishResult | SparkPublishResult | None = None
     export: ExportResult | None = None
     dbt_invocation_id: str | None = None
     dbt_results: list[DbtNodeResult] = field(default_factory=list)
@@ -115,6 +122,11 @@ def build_validate_publish(
             result.seconds = time.monotonic() - started
             return result
         result.dbt_invocation_id = _dbt_invocation_id()
+
+    if on_spark():
+        # On Spark the gate and publish run in dbt's Spark session.
+        return _validate_publish_on_spark(settings, result, suites=suites, schemas=schemas, progress=say,
+                                          started=started)
 
     say("validating the warehouse (Great Expectations)")
     report = validate_warehouse(
@@ -214,6 +226,36 @@ def _selects(dbt_args: Sequence[str]) -> bool:
     return any(arg in {"--select", "-s", "--exclude", "--selector"} for arg in dbt_args)
 
 
+def _validate_publish_on_spark(
+    settings: Settings,
+    result: PipelineResult,
+    *,
+    suites: Sequence[SuiteSpec] | None,
+    schemas: Sequence[str],
+    progress: Callable[[str], None],
+    started: float,
+) -> PipelineResult:
+    """The gate (GX's Spark execution engine) and publish (a new published_v<time> database, the
+    views of database `published` switched to it) on the Spark warehouse dbt just built. The
+    Parquet export is DuckDB's: on Spark the published tables are Parquet files already."""
+    from segmentation.engines.spark import PUBLISHED_DATABASE, spark_session, validate_and_publish_spark
+
+    progress("validating the Spark warehouse (Great Expectations, Spark execution engine)")
+    result.published_path = f"Spark database {PUBLISHED_DATABASE}"
+    report, published = validate_and_publish_spark(
+        spark_session(settings.project_dir), dbt_project_dir=settings.project_dir, suites=suites,
+        pages_dir=settings.gx_docs_index.parents[2] / "gate_pages_spark",
+        dbt_invocation_id=result.dbt_invocation_id, schemas=schemas, progress=progress,
+    )
+    result.quality = report
+    if published is None:
+        result.reasons += [f"critical check failed: {check.describe()}" for check in report.blocking_failures]
+    else:
+        result.publish, result.status = published, "published"
+    result.seconds = time.monotonic() - started
+    return result
+
+
 def _dbt_invocation_id() -> str | None:
     """The id of the dbt invocation that just ran in this process (dbt keeps it global)."""
     try:
@@ -223,9 +265,33 @@ def _dbt_invocation_id() -> str | None:
     return get_invocation_id()
 
 
+def on_spark() -> bool:
+    """The engine seam of the steps outside dbt: dbt's target (SEGMENTATION_DBT_TARGET) is Spark."""
+    from segmentation.engines import dbt_target
+
+    return dbt_target() == "spark"
+
+
+def row_accounting(settings: Settings) -> str:
+    """The row accounting `segmentation run` prints (segmentation.summary), from the target's warehouse."""
+    if on_spark():
+        from segmentation.engines.spark import spark_session, warehouse_summary_spark
+
+        return warehouse_summary_spark(spark_session(settings.project_dir))
+    from segmentation.summary import warehouse_summary
+
+    return warehouse_summary(settings.warehouse_path)
+
+
 def has_review_history(warehouse_path: Path) -> bool:
     """True when the working warehouse already holds at least one segment review."""
     import duckdb
+
+    if on_spark():
+        from segmentation.config import PROJECT_DIR
+        from segmentation.engines.spark import has_review_history_spark, spark_session
+
+        return has_review_history_spark(spark_session(PROJECT_DIR))
 
     if not Path(warehouse_path).is_file():
         return False
