@@ -7,14 +7,16 @@
 
   The engine-specific part is the dispatched implementation:
   - duckdb (default__): a view over read_parquet, with the committed-load filter.
-  - spark: `create table raw.<t>__files (<typed columns>) using parquet location
-    '<raw_dir>/<t>'` (Spark skips the `_schema.parquet` files: names starting with `_`),
-    then a view raw.<t> with the same filter. Not written yet.
+  - spark: per table, `create table raw.<t>__files like <its schema file> using parquet
+    location '<raw_dir>/<t>'` (typed columns from `_schemas/<t>/schema.parquet`: Spark skips
+    files named `_*`, so the `_schema.parquet` next to the data is invisible to it and an
+    empty folder still reads with its columns), then a view raw.<t> with the same
+    committed-load filter over raw._load_manifest__files.
   - postgres: copy the committed files into raw.<t> (the loader's Parquet read by DuckDB
     and written with COPY ... FROM STDIN, or the postgres scanner). Not written yet.
-  Until then, on Spark and PostgreSQL the raw tables are put there before dbt runs
-  (`make portability`, portability/run.py: put_tables), and these variants only check
-  that they exist.
+  Until then, on PostgreSQL the raw tables are put there before dbt runs (`make
+  portability`, portability/run.py: put_tables), and that variant only checks that they
+  exist.
 -#}
 
 {% macro raw_zone_dir() %}
@@ -82,14 +84,55 @@
 {% endmacro %}
 
 {% macro spark__create_raw_zone_relations() %}
-  {{ return(raw_tables_put_before_dbt()) }}
+  {%- set raw_dir = raw_zone_dir() -%}
+  {%- set tables = raw_zone_tables() -%}
+  {%- set files_tables = {} -%}
+  {#- First every table over its folder (the views below read the manifest's), then the views.
+      A table is dropped and created again on every run: cheap (metadata only, the files stay:
+      the tables are external), and Spark lists the folder anew, so files of a new load and
+      columns added to the contract are seen. -#}
+  {%- for node, columns in tables -%}
+    {%- set relation = api.Relation.create(schema=node.schema, identifier=node.identifier) -%}
+    {%- set files_table = api.Relation.create(schema=node.schema, identifier=node.identifier ~ '__files') -%}
+    {%- set schema_view = adapter.quote('raw_zone_schema__' ~ node.identifier) -%}
+    {%- do files_tables.update({node.identifier: files_table}) -%}
+    {%- if loop.first -%}
+      {%- do run_query('create schema if not exists ' ~ adapter.quote(node.schema)) -%}
+    {%- endif -%}
+    {#- Raw tables put there before the raw zone (make portability, or by hand) are kept,
+        renamed <table>__before_raw_zone, as on DuckDB. -#}
+    {%- set existing = adapter.get_relation(database=none, schema=node.schema, identifier=node.identifier) -%}
+    {%- if existing is not none and existing.type != 'view' -%}
+      {%- do run_query('alter table ' ~ relation ~ ' rename to '
+                       ~ api.Relation.create(schema=node.schema, identifier=node.identifier ~ '__before_raw_zone')) -%}
+    {%- endif -%}
+    {%- do run_query('create or replace temporary view ' ~ schema_view ~ ' using parquet options (path '
+                     ~ raw_zone_string(raw_dir ~ '/_schemas/' ~ node.identifier ~ '/schema.parquet') ~ ')') -%}
+    {%- do run_query('drop table if exists ' ~ files_table) -%}
+    {%- do run_query('create table ' ~ files_table ~ ' like ' ~ schema_view ~ ' using parquet location '
+                     ~ raw_zone_string(raw_dir ~ '/' ~ node.identifier)) -%}
+  {%- endfor -%}
+  {%- for node, columns in tables -%}
+    {%- set relation = api.Relation.create(schema=node.schema, identifier=node.identifier) -%}
+    {%- set load_id = 'load_id' if node.source_name == 'loader' else '_load_id' -%}
+    {%- set sql -%}
+      create or replace view {{ relation }} as
+      select {% for column in columns %}{{ adapter.quote(column) }}{{ ", " if not loop.last }}{% endfor %}
+      from {{ files_tables[node.identifier] }}
+      {%- if node.identifier != '_load_manifest' %}
+      where {{ adapter.quote(load_id) }} in (select load_id from {{ files_tables['_load_manifest'] }})
+      {%- endif %}
+    {%- endset -%}
+    {%- do run_query(sql) -%}
+  {%- endfor -%}
+  {{ return('') }}
 {% endmacro %}
 
 {% macro postgres__create_raw_zone_relations() %}
   {{ return(raw_tables_put_before_dbt()) }}
 {% endmacro %}
 
-{#- Engines the raw zone is not wired for yet: the raw tables must already be there. -#}
+{#- PostgreSQL: the raw zone is not wired for it yet; the raw tables must already be there. -#}
 {% macro raw_tables_put_before_dbt() %}
   {%- for node, columns in raw_zone_tables() -%}
     {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.identifier) -%}

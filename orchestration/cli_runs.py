@@ -10,6 +10,7 @@ front end built the warehouse:
 
 - the raw tables, after each load;
 - each dbt model, seed and snapshot dbt built successfully, and each dbt test as a check;
+- the `clv` tables the CLV step wrote (the asset clv_scores, between dbt's two builds);
 - each Great Expectations suite as a check, with links to its gate page;
 - `published_warehouse`, `bi_parquet_export` and `review_report` when they were written.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from segmentation.clv.relations import CLV_SCHEMA
 from segmentation.config import PROJECT_DIR, Settings
 from segmentation.dbt_runner import DbtNodeResult
 
@@ -133,6 +135,12 @@ def record_cli_run(
         events += [dg.AssetMaterialization(asset_key=key, metadata={"load_id": load_report.load_id}, tags=FRONT_END)
                    for key in LOADER_KEYS]
     events += _dbt_events(graph, dbt_results, dbt_invocation_id)
+    if pipeline_result is not None and pipeline_result.clv is not None:
+        events += [
+            dg.AssetMaterialization(asset_key=dg.AssetKey([CLV_SCHEMA, table]), tags=FRONT_END,
+                                    metadata={"rows": rows, "engine": pipeline_result.clv.engine})
+            for table, rows in pipeline_result.clv.rows.items()
+        ]
     if pipeline_result is not None and pipeline_result.quality is not None:
         events += _quality_events(pipeline_result.quality)
     if pipeline_result is not None and pipeline_result.published:

@@ -1,17 +1,21 @@
 """`make portability`: the same dbt models on DuckDB, Spark and PostgreSQL, marts compared row for row.
 
-1. DuckDB: generate the sample, `segmentation load`, then the same two dbt builds as
-   `segmentation run` (the review of 12 months ago, then everything).
-2. Raw tables onto the other engines (`put_tables`): DuckDB's `raw` schema is written to
-   Parquet; Spark registers each file as a table (`create table ... using parquet location`),
-   PostgreSQL gets it with COPY. Small and replaceable: the typed Parquet raw zone will replace it.
-3. The CLV outputs come from dbt Python models that run on DuckDB only (dbt-spark runs Python
-   models only on Databricks, dbt-postgres not at all). Until the pipeline has its own CLV step,
-   DuckDB's CLV tables are COPIED to the other engines as tables, the ones of each build before
-   that build, and dbt builds everything else.
-4. On each engine, the same two dbt builds, each after its CLV tables are in place.
-5. Every BI mart (schemas marts and audit of the published file) is compared with DuckDB's:
-   ordered rows, numbers rounded to 6 places. One verdict per mart; exit 1 if any differs.
+1. DuckDB, the reference: `segmentation run` on a generated sample (generate, load into the
+   raw zone, the review of 12 months ago, then everything: dbt up to the RFM summary, the CLV
+   step, dbt for the rest; the gate, publish).
+2. Spark, the whole job: `segmentation run` in this process with SEGMENTATION_DBT_TARGET=spark,
+   from the same landing files: the loader writes Spark's own raw zone, dbt's on-run-start
+   registers it (macros/raw_zone.sql), the CLV step reads and writes through dbt's Spark
+   session, the GX gate runs on Spark's execution engine and publish writes a new
+   `published_v<time>` database and switches the views of `published` to it.
+3. PostgreSQL, the models: DuckDB's `raw` relations are copied in (`put_tables`, COPY; the raw
+   zone is not wired for PostgreSQL), then the same two builds with the CLV step between dbt's
+   two parts (segmentation/engines/postgres.py). No gate or publish on PostgreSQL.
+4. Every BI mart (schemas marts and audit) is compared with DuckDB's: DuckDB's published file
+   against Spark's `published` views (the fct_* facts, which are not published: the working
+   tables) and PostgreSQL's built tables; ordered rows, numbers rounded to 6 places. The CLV
+   parameters of clv_model_fit are printed side by side. One verdict per mart; exit 1 if any
+   differs, the Spark job failed or its gate blocked.
 
 Run one engine at a time (the machine is small); Spark runs in this process (dbt-spark session).
 """
@@ -33,18 +37,14 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENGINES = ("spark", "postgres")
-# dbt Python models (DuckDB only): their tables are copied from DuckDB, not built.
-PYTHON_MODELS = {
-    "int_customer_clv_predicted": "intermediate",
-    "clv_model_fit": "marts",
-    "clv_holdout_validation": "marts",
-}
-# Same as `segmentation run`: first the review of 12 months ago, then the full build.
-PREVIOUS_REVIEW_SELECT = ["+segment_movers", "+segment_migrations"]
+# Same as `segmentation run`: first the review of 12 months ago (REVIEW_SELECT), then the full build.
 PREVIOUS_REVIEW_MONTHS = 12
 # Compared marts are the published ones (BI reads only these schemas).
 COMPARED_SCHEMAS = ("marts", "audit")
 DECIMALS = 6
+# The CLV fits (review and calibration period, BG/NBD and Gamma-Gamma): printed side by side.
+CLV_FITS = "marts.clv_model_fit"
+CLV_PARAMETERS = ("log_likelihood", "r", "alpha", "a", "b", "p", "q", "gamma")
 
 
 @dataclass
@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     root = Path(args.data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
+    # dbt's artifacts of these builds (a Spark or PostgreSQL manifest) stay out of the project's
+    # target/, whose manifest.json Dagster loads the DuckDB assets from.
+    os.environ["DBT_TARGET_PATH"] = str(root / "dbt_target")
     duckdb_dir = root / "duckdb"
     warehouse = duckdb_dir / "warehouse.duckdb"
     parquet_dir = root / "parquet"
@@ -72,28 +75,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         _say(f"DuckDB: reusing {warehouse} (--rebuild to rebuild)")
 
-    reference = _read_marts_duckdb(warehouse)
+    # BI marts as BI reads them (the published file); the facts, which are not published, from
+    # the working warehouse.
+    reference = {**_read_marts_duckdb(warehouse), **_read_marts_duckdb(duckdb_dir / "published" / "warehouse.duckdb")}
     verdicts: dict[str, dict[str, str]] = {}
+    fits: dict[str, Table | str] = {"duckdb": reference.get(CLV_FITS, "missing")}
     runs: list[EngineRun] = []
     for engine in args.engines:
         os.environ["SEGMENTATION_DATA_DIR"] = str(root / engine)
         os.environ["SEGMENTATION_DBT_TARGET"] = engine
         run = EngineRun(engine)
         runs.append(run)
+        if engine == "spark":
+            shutil.rmtree(root / engine, ignore_errors=True)  # a new metastore: the job starts from scratch
         if engine == "postgres":
             _postgres_server("start")
         try:
-            _say(f"{engine}: raw tables from {parquet_dir / 'raw'}")
-            started = time.perf_counter()
-            put_tables(engine, parquet_dir / "raw")
-            run.seconds["load raw"] = time.perf_counter() - started
-            _dbt_builds(run, parquet_dir, args.dbt_args)
+            if engine == "spark":
+                _spark_job(run, landing_dir=duckdb_dir / "landing")
+            else:
+                _say(f"{engine}: raw tables from {parquet_dir / 'raw'}")
+                started = time.perf_counter()
+                put_tables(engine, parquet_dir / "raw")
+                run.seconds["load raw"] = time.perf_counter() - started
+                _dbt_builds(run, args.dbt_args)
             marts = _read_marts(engine, reference)
+            fits[engine] = marts.get(CLV_FITS, "missing")
             verdicts[engine] = compare(reference, marts)
         finally:
             if engine == "postgres" and not args.keep_postgres:
                 _postgres_server("stop")
-    return _report(verdicts, runs, root)
+    return _report(verdicts, runs, root, fits)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,18 +129,16 @@ def _say(message: str) -> None:
 
 
 def _duckdb_build(duckdb_dir: Path, customers: int, parquet_dir: Path) -> None:
-    """The reference: load and build on DuckDB; raw tables and each build's CLV tables to Parquet."""
+    """The reference: `segmentation run` on DuckDB (sample, load, both builds with the CLV step,
+    gate, publish); then DuckDB's raw relations to Parquet for PostgreSQL."""
     env = {**os.environ, "SEGMENTATION_DATA_DIR": str(duckdb_dir), "SEGMENTATION_DBT_TARGET": "duckdb",
            "SEGMENTATION_WAREHOUSE_PATH": str(duckdb_dir / "warehouse.duckdb")}
+    for name in ("SEGMENTATION_LANDING_DIR", "SEGMENTATION_RAW_DIR", "SEGMENTATION_PUBLISHED_PATH"):
+        env.pop(name, None)
     bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "segmentation"), "generate", "--customers", str(customers),
-                    "--out", str(duckdb_dir)], check=True, env=env, cwd=PROJECT_DIR)
-    subprocess.run([str(bin_dir / "segmentation"), "load"], check=True, env=env, cwd=PROJECT_DIR)
-    for step, args in _build_steps([]).items():
-        _say(f"duckdb: dbt {' '.join(args)}")
-        subprocess.run([str(bin_dir / "dbt"), *args, "--project-dir", str(PROJECT_DIR),
-                        "--profiles-dir", str(PROJECT_DIR), "--target", "duckdb"], check=True, env=env)
-        _export_parquet(duckdb_dir / "warehouse.duckdb", PYTHON_MODELS, parquet_dir / f"clv-{step}")
+    _say(f"duckdb: segmentation run --customers {customers}")
+    subprocess.run([str(bin_dir / "segmentation"), "run", "--customers", str(customers)],
+                   check=True, env=env, cwd=PROJECT_DIR)
     # dbt's on-run-start made the raw schema (views over the loader's raw zone) in the warehouse.
     _export_parquet(duckdb_dir / "warehouse.duckdb", {"raw": None}, parquet_dir / "raw")
 
@@ -160,22 +170,11 @@ def _export_parquet(warehouse: Path, tables: dict[str, str | None], out_dir: Pat
 
 
 def put_tables(engine: str, parquet_dir: Path) -> None:
-    """Make every <schema>/<table>.parquet a table <schema>.<table> on the engine."""
-    files = sorted(parquet_dir.glob("*/*.parquet"))
-    if engine == "spark":
-        spark = _spark_session()
-        for path in files:
-            schema, table = path.parent.name, path.stem
-            spark.sql(f"create schema if not exists {schema}")
-            spark.sql(f"drop table if exists {schema}.{table}")
-            # A copy next to the warehouse: the table outlives the export folder being rewritten.
-            location = Path(os.environ["SEGMENTATION_DATA_DIR"]) / "external" / schema / table
-            shutil.rmtree(location, ignore_errors=True)
-            location.mkdir(parents=True)
-            shutil.copy(path, location / "part-0.parquet")  # Spark skips files named _* (e.g. _load_rejects)
-            spark.sql(f"create table {schema}.{table} using parquet location '{location}'")
-    else:
-        _postgres_copy(files)
+    """Make every <schema>/<table>.parquet a table <schema>.<table> on PostgreSQL (Spark reads the
+    raw zone itself)."""
+    if engine != "postgres":
+        raise ValueError(f"put_tables is for PostgreSQL, not {engine}")
+    _postgres_copy(sorted(parquet_dir.glob("*/*.parquet")))
 
 
 _POSTGRES_TYPES = {"VARCHAR": "varchar", "DOUBLE": "double precision", "HUGEINT": "numeric(38,0)",
@@ -220,40 +219,74 @@ def _postgres_server(action: str) -> None:
 
 def _spark_session():  # -> pyspark.sql.SparkSession
     """The session dbt-spark uses (session mode: same process), created from profiles.yml's settings."""
-    from dbt.cli.main import dbtRunner
-    from pyspark.sql import SparkSession
+    from segmentation.engines.spark import spark_session
 
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    # `dbt debug` opens the connection, i.e. builds the session with the profile's configuration.
-    dbtRunner().invoke(["debug", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-                        "--target", "spark", "--quiet"])
-    return SparkSession.builder.getOrCreate()
+    return spark_session(PROJECT_DIR)
 
 
 # -- dbt builds ---------------------------------------------------------------------------------
 
 
-def _build_steps(exclude: Sequence[str]) -> dict[str, list[str]]:
-    """The two builds of `segmentation run`: the review of 12 months ago, then everything."""
-    previous = json.dumps({"review_months_before_latest": PREVIOUS_REVIEW_MONTHS})
+def _build_steps(extra: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """The two builds of `segmentation run` (the review of 12 months ago, then everything), each as
+    dbt before the CLV step and dbt after it (segmentation.pipeline.dbt_build_with_clv)."""
+    from segmentation.clv.step import CLV_INPUT_SELECT
+    from segmentation.config import REVIEW_SELECT
+
+    previous = ["--vars", json.dumps({"review_months_before_latest": PREVIOUS_REVIEW_MONTHS})]
+    before_clv = ["build", "--select", CLV_INPUT_SELECT, "--indirect-selection", "cautious"]
+    after_clv = ["--exclude", CLV_INPUT_SELECT, "--indirect-selection", "cautious"]
     return {
-        "previous": ["build", "--select", *PREVIOUS_REVIEW_SELECT, "--indirect-selection", "cautious",
-                     "--vars", previous, *exclude],
-        "current": ["build", *exclude],
+        "previous": ([*before_clv, *previous, *extra],
+                     ["build", "--select", *REVIEW_SELECT.split(), *after_clv, *previous, *extra]),
+        "current": ([*before_clv, *extra], ["build", *after_clv, *extra]),
     }
 
 
-def _dbt_builds(run: EngineRun, parquet_dir: Path, extra: Sequence[str]) -> None:
-    for step, args in _build_steps(["--exclude", *PYTHON_MODELS]).items():
-        put_tables(run.engine, parquet_dir / f"clv-{step}")  # DuckDB's CLV tables of this build
-        args = [*args, *extra]
-        _say(f"{run.engine}: dbt {' '.join(args)}")
+def _clv_step(engine: str, data_dir: Path) -> float:
+    """The CLV step on this engine (default CLV vars, as both builds use); its seconds."""
+    from segmentation.clv.step import clv_settings, run_clv_step
+    from segmentation.config import Settings
+    from segmentation.engines import table_engine
+
+    settings = Settings.from_env({**os.environ, "SEGMENTATION_DATA_DIR": str(data_dir),
+                                  "SEGMENTATION_WAREHOUSE_PATH": str(data_dir / "warehouse.duckdb")})
+    tables = table_engine(settings, engine)
+    try:
+        result = run_clv_step(tables, clv_settings())
+    finally:
+        tables.close()
+    _say(f"{engine}: {result.summary()}")
+    return result.seconds
+
+
+def _dbt_builds(run: EngineRun, extra: Sequence[str]) -> None:
+    for step, (before_clv, after_clv) in _build_steps(extra).items():
         started = time.perf_counter()
-        failed = _dbt(args, run.engine)
+        _say(f"{run.engine}: dbt {' '.join(before_clv)}")
+        run.failed += _dbt(before_clv, run.engine)
+        if not run.failed:  # the step reads what the first part built
+            run.seconds[f"clv step {step}"] = _clv_step(run.engine, Path(os.environ["SEGMENTATION_DATA_DIR"]))
+        _say(f"{run.engine}: dbt {' '.join(after_clv)}")
+        run.failed += _dbt(after_clv, run.engine)
         run.seconds[f"build {step}"] = time.perf_counter() - started
-        run.failed += failed
+
+
+def _spark_job(run: EngineRun, landing_dir: Path) -> None:
+    """`segmentation run` on Spark, in this process (the session stays for reading the marts):
+    load the landing files into Spark's own raw zone, the review of 12 months ago, dbt with the
+    CLV step, the gate on Spark and the versioned publish. A failed or blocked run is a failure."""
+    from segmentation.cli import main as segmentation_cli
+
+    os.environ["SEGMENTATION_LANDING_DIR"] = str(landing_dir)
+    for name in ("SEGMENTATION_RAW_DIR", "SEGMENTATION_WAREHOUSE_PATH", "SEGMENTATION_PUBLISHED_PATH"):
+        os.environ.pop(name, None)  # Spark's own raw zone under its data dir
+    _say(f"spark: segmentation run (landing files {landing_dir})")
+    started = time.perf_counter()
+    code = segmentation_cli(["run"])
+    run.seconds["segmentation run"] = time.perf_counter() - started
+    if code != 0:
+        run.failed.append(f"segmentation run on Spark exited {code} (its output above says why)")
 
 
 def _dbt(args: Sequence[str], engine: str) -> list[str]:
@@ -294,10 +327,16 @@ def _read_marts_duckdb(warehouse: Path) -> dict[str, Table]:
 def _read_marts(engine: str, reference: dict[str, Table]) -> dict[str, Table | str]:
     marts: dict[str, Table | str] = {}
     if engine == "spark":
+        from segmentation.engines.spark import PUBLISHED_DATABASE
+        from segmentation.publish.warehouse import INTERNAL_PREFIXES
+
         spark = _spark_session()
         for name in reference:
+            table = name.split(".")[-1]
+            # What BI reads: the published views (the fct_* facts are not published: the working tables).
+            source = name if table.startswith(INTERNAL_PREFIXES) else f"{PUBLISHED_DATABASE}.{table}"
             try:
-                frame = spark.table(name)
+                frame = spark.table(source)
                 marts[name] = (frame.columns, [tuple(row) for row in frame.collect()])
             except Exception as error:  # a missing table is a verdict, not a crash
                 marts[name] = f"cannot read: {str(error).splitlines()[0][:200]}"
@@ -365,8 +404,41 @@ def compare(reference: dict[str, Table], other: dict[str, Table | str]) -> dict[
     return verdicts
 
 
-def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root: Path) -> int:
-    copied = {f"{schema}.{name}" for name, schema in PYTHON_MODELS.items()}
+def _clv_parameter_lines(fits: dict[str, Table | str]) -> tuple[list[str], bool]:
+    """The CLV parameters of every engine, rounded to 6 places, one line per fit and engine;
+    and whether every engine's equal DuckDB's."""
+    def by_fit(table: Table | str) -> dict[tuple[str, str], tuple]:
+        if isinstance(table, str):
+            return {}
+        columns, rows = table
+        names = [c.lower() for c in columns]
+        return {
+            (row[names.index("model_name")], row[names.index("fit_period")]):
+            tuple(_normal(row[names.index(p)]) for p in CLV_PARAMETERS)
+            for row in rows
+        }
+
+    reference = by_fit(fits["duckdb"])
+    lines = ["", f"CLV parameters (clv_model_fit, rounded to {DECIMALS} places; '=' means equal to DuckDB's):",
+             "engine    fit                        " + " ".join(p.rjust(18) for p in CLV_PARAMETERS)]
+    equal = bool(reference)
+    for engine, table in fits.items():
+        if isinstance(table, str):
+            lines.append(f"{engine:9s} {table}")
+            equal = False
+            continue
+        for key, values in sorted(by_fit(table).items()):
+            same = engine != "duckdb" and reference.get(key) == values
+            equal &= engine == "duckdb" or same
+            cells = " ".join(("" if v is None else str(v)).rjust(18) for v in values)
+            lines.append(f"{engine:9s} {key[0] + ' ' + key[1]:26s} {cells}{'  =' if same else ''}")
+        equal &= engine == "duckdb" or set(by_fit(table)) == set(reference)
+    lines.append("CLV parameters equal to 6 places on every engine: " + ("yes" if equal else "NO"))
+    return lines, equal
+
+
+def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root: Path,
+            fits: dict[str, Table | str]) -> int:
     lines = ["", "Per-mart verdict (reference: DuckDB; ordered rows, numbers rounded to 6 places)"]
     engines = [run.engine for run in runs]
     names = sorted({name for v in verdicts.values() for name in v})
@@ -379,19 +451,22 @@ def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root
             verdict = verdicts.get(engine, {}).get(name, "not run")
             ok &= verdict == "identical"
             cells.append(verdict)
-        note = "  (COPIED from DuckDB: CLV runs on DuckDB only)" if name in copied else ""
+        note = ""
         if all(c == "identical" for c in cells):
             lines.append(name.ljust(width) + "".join("same".ljust(12) for _ in cells) + note)
         else:
             lines.append(name.ljust(width) + " | ".join(f"{e}: {c}" for e, c in zip(engines, cells, strict=True))
                          + note)
+    parameter_lines, parameters_equal = _clv_parameter_lines(fits)
+    lines += parameter_lines
+    ok &= parameters_equal
     lines.append("")
-    lines.append("CLV: the tables of the dbt Python models (" + ", ".join(PYTHON_MODELS) + ") are NOT built on "
-                 "Spark or PostgreSQL: before each build they are copied from DuckDB's same build; customer_clv "
-                 "and everything downstream are built by dbt on each engine.")
+    lines.append("CLV: the CLV step (segmentation/clv/step.py) fitted and scored on each engine from that "
+                 "engine's RFM summary. Spark ran the whole job (`segmentation run`: load, dbt, CLV step, "
+                 "gate, publish); PostgreSQL the two builds with the CLV step.")
     for run in runs:
         timing = ", ".join(f"{k} {v:.0f} s" for k, v in run.seconds.items())
-        lines.append(f"{run.engine}: {timing}; {len(run.failed)} failed dbt node(s)")
+        lines.append(f"{run.engine}: {timing}; {len(run.failed)} failure(s)")
         lines += [f"    {failure}" for failure in run.failed]
         ok &= not run.failed
     lines.append("verdict: " + ("every BI mart identical on every engine" if ok else "DIFFERENCES (see above)"))

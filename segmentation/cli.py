@@ -74,9 +74,22 @@ def _parser() -> argparse.ArgumentParser:
         help="run `dbt build` (models, seeds, tests) on the warehouse",
         description="Run dbt build on this project against SEGMENTATION_WAREHOUSE_PATH.",
     )
-    build.add_argument("--select", default=None, help="dbt selection (default: everything)")
+    build.add_argument("--select", default=None,
+                       help="dbt selection, built exactly as given, without the CLV step (default: everything: "
+                       "dbt up to the RFM summary, the CLV step, then the rest)")
     _vars_option(build)
     build.set_defaults(handler=_build)
+
+    clv = sub.add_parser(
+        "clv",
+        help="the CLV step alone: fit and score CLV from int_customer_rfm_summarized, write the clv tables",
+        description="Read intermediate.int_customer_rfm_summarized through the engine of the dbt target "
+        "(SEGMENTATION_DBT_TARGET), fit BG/NBD and Gamma-Gamma, score every customer and write the tables "
+        "of the dbt source `clv`. `segmentation build` runs it between its two dbt builds; run it alone "
+        "when you drive dbt yourself.",
+    )
+    _vars_option(clv)
+    clv.set_defaults(handler=_clv)
 
     run = sub.add_parser(
         "run",
@@ -246,9 +259,25 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from segmentation.dbt_runner import run_dbt
+    from segmentation.pipeline import dbt_build_with_clv
 
-    run_dbt(["build", *(["--select", args.select] if args.select else []), *_vars_argument(_dbt_vars(args))], settings,
-            progress=_progress)
+    if args.select:  # exactly this selection; the CLV tables stay as the last full build wrote them
+        run_dbt(["build", "--select", args.select, *_vars_argument(_dbt_vars(args))], settings, progress=_progress)
+    else:
+        dbt_build_with_clv(settings, _vars_argument(_dbt_vars(args)), progress=_progress)
+    return 0
+
+
+def _clv(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.clv.step import clv_settings, run_clv_step
+    from segmentation.engines import table_engine
+
+    engine = table_engine(settings)
+    try:
+        result = run_clv_step(engine, clv_settings(_dbt_vars(args)))
+    finally:
+        engine.close()
+    print(result.summary())
     return 0
 
 
@@ -259,11 +288,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         build_validate_publish,
         generate_dbt_docs,
         has_review_history,
+        on_spark,
+        row_accounting,
     )
     from segmentation.report.review import write_report
     from segmentation.run_state import record_publish, run_inputs, unchanged_since_last_publish
     from segmentation.sample.generate import generate
-    from segmentation.summary import warehouse_summary
 
     started = time.monotonic()
     dbt_vars = _dbt_vars(args)  # checked before anything runs
@@ -307,7 +337,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[4/{steps}] dbt build, then the data-quality gate, publish and Parquet export")
     result = build_validate_publish(settings, dbt_args=("build", *_vars_argument(dbt_vars)), progress=_progress)
     report = None
-    if result.published:
+    if result.published and on_spark():
+        # Nothing to fingerprint (no published file) and no report yet: both read DuckDB's file.
+        print("      report: not on Spark yet (it reads DuckDB's published file); BI reads Spark's `published` views")
+    elif result.published:
         record_publish(settings, inputs)
         dbt_docs = generate_dbt_docs(settings, progress=_progress)
         report = write_report(settings.published_path, settings.reports_dir,
@@ -315,7 +348,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[5/{steps}] summary")
     print()
     if result.dbt_invocation_id or result.quality is not None:
-        print(warehouse_summary(settings.warehouse_path))
+        print(row_accounting(settings))
         print()
     print(result.summary())
     print()

@@ -1,7 +1,8 @@
 """Build, validate, publish: the only way a warehouse reaches BI tools.
 
-1. `dbt build` on the working warehouse (settings.warehouse_path). A failed model or an
-   error-severity dbt test blocks.
+1. `dbt build` on the working warehouse (settings.warehouse_path), in two parts with the
+   CLV step between them (`dbt_build_with_clv`). A failed model, an error-severity dbt test
+   or a CLV model that cannot be fitted blocks.
 2. The data-quality gate (`segmentation.quality.validate_warehouse`). A failed critical
    check blocks; warnings are reported.
 3. Publish (`segmentation.publish.publish`) the BI-facing schemas to the published file,
@@ -10,6 +11,10 @@
 
 When blocked, the published file is not touched and the working file is kept for
 inspection; the result lists the reasons.
+
+On Spark (SEGMENTATION_DBT_TARGET=spark) steps 2 and 3 run in dbt's Spark session
+(`segmentation.engines.spark`): the same suites through GX's Spark execution engine, then a new
+`published_v<time>` database and the views of database `published` switched to it.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from segmentation.clv.step import CLV_INPUT_SELECT, ClvStepError, ClvStepResult
 from segmentation.config import REVIEW_SELECT, Settings
 from segmentation.dbt_runner import DbtNodeResult
 from segmentation.publish.parquet_export import ExportResult, export_parquet
@@ -27,18 +33,22 @@ from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, check_sett
 from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
 from segmentation.quality.suites import SuiteSpec
 
+if TYPE_CHECKING:
+    from segmentation.engines.spark import SparkPublishResult
+
 
 @dataclass
 class PipelineResult:
     status: Literal["published", "blocked"]
     working_path: Path
-    published_path: Path
+    published_path: Path | str  # str: a Spark database
     reasons: list[str] = field(default_factory=list)
     quality: QualityReport | None = None
-    publish: PublishResult | None = None
+    publish: PublishResult | SparkPublishResult | None = None
     export: ExportResult | None = None
     dbt_invocation_id: str | None = None
     dbt_results: list[DbtNodeResult] = field(default_factory=list)
+    clv: ClvStepResult | None = None
     seconds: float = 0.0
 
     @property
@@ -101,13 +111,22 @@ def build_validate_publish(
         check_settled(settings.warehouse_path)  # before the gate: a half-written warehouse is never published
     if dbt_args:
         try:
-            result.dbt_results = run_dbt(list(dbt_args), settings, progress=say)
-        except DbtFailed as exc:
+            if dbt_args[0] == "build" and not _selects(dbt_args):
+                built = dbt_build_with_clv(settings, dbt_args[1:], progress=say)
+                result.dbt_results, result.clv = built.dbt_results, built.clv
+            else:
+                result.dbt_results = run_dbt(list(dbt_args), settings, progress=say)
+        except (DbtFailed, ClvStepError) as exc:
             result.dbt_results = exc.results
             result.reasons.append(str(exc))
             result.seconds = time.monotonic() - started
             return result
         result.dbt_invocation_id = _dbt_invocation_id()
+
+    if on_spark():
+        # On Spark the gate and publish run in dbt's Spark session.
+        return _validate_publish_on_spark(settings, result, suites=suites, schemas=schemas, progress=say,
+                                          started=started)
 
     say("validating the warehouse (Great Expectations)")
     report = validate_warehouse(
@@ -147,6 +166,96 @@ def build_validate_publish(
     return result
 
 
+@dataclass
+class ClvBuildResult:
+    """What dbt_build_with_clv did: both dbt builds' node results and the CLV step's tables."""
+
+    dbt_results: list[DbtNodeResult]
+    clv: ClvStepResult
+
+
+def dbt_build_with_clv(
+    settings: Settings,
+    extra_args: Sequence[str] = (),
+    *,
+    select: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> ClvBuildResult:
+    """`dbt build [--select ...] <extra_args>` as dbt -> CLV step -> dbt.
+
+    1. dbt builds the CLV step's input, int_customer_rfm_summarized, and what it needs, with
+       the tests of those models only (cautious: a test runs once all its parents are built);
+    2. the CLV step (segmentation.clv.step) reads it through the engine of the dbt target,
+       fits and scores, and writes the `clv` tables;
+    3. dbt builds the rest of the selection (everything, by default) and its tests, reading
+       the `clv` tables as a source.
+    The dbt vars in `extra_args` (`--vars`) reach all three. Raises DbtFailed or ClvStepError,
+    whose `results` hold the node results of every dbt build that ran.
+    """
+    from segmentation.clv.step import clv_settings, run_clv_step
+    from segmentation.dbt_runner import DbtFailed, run_dbt
+    from segmentation.dbt_vars import parse_vars
+    from segmentation.engines import dbt_target, table_engine
+
+    say = progress or (lambda message: None)
+    extra = list(extra_args)
+    dbt_vars = parse_vars(extra[extra.index("--vars") + 1]) if "--vars" in extra else {}
+    before = run_dbt(["build", "--select", CLV_INPUT_SELECT, "--indirect-selection", "cautious", *extra],
+                     settings, progress=say)
+    target = dbt_target()
+    say(f"scoring CLV (BG/NBD + Gamma-Gamma) on {target}")
+    engine = table_engine(settings, target)
+    try:
+        clv = run_clv_step(engine, clv_settings(dbt_vars))
+    except ClvStepError as exc:
+        exc.results = before
+        raise
+    finally:
+        engine.close()
+    say(clv.summary())
+    try:
+        after = run_dbt(["build", *(["--select", *select] if select else []), "--exclude", CLV_INPUT_SELECT,
+                         "--indirect-selection", "cautious", *extra], settings, progress=say)
+    except DbtFailed as exc:
+        exc.results = before + exc.results
+        raise
+    return ClvBuildResult(dbt_results=before + after, clv=clv)
+
+
+def _selects(dbt_args: Sequence[str]) -> bool:
+    return any(arg in {"--select", "-s", "--exclude", "--selector"} for arg in dbt_args)
+
+
+def _validate_publish_on_spark(
+    settings: Settings,
+    result: PipelineResult,
+    *,
+    suites: Sequence[SuiteSpec] | None,
+    schemas: Sequence[str],
+    progress: Callable[[str], None],
+    started: float,
+) -> PipelineResult:
+    """The gate (GX's Spark execution engine) and publish (a new published_v<time> database, the
+    views of database `published` switched to it) on the Spark warehouse dbt just built. The
+    Parquet export is DuckDB's: on Spark the published tables are Parquet files already."""
+    from segmentation.engines.spark import PUBLISHED_DATABASE, spark_session, validate_and_publish_spark
+
+    progress("validating the Spark warehouse (Great Expectations, Spark execution engine)")
+    result.published_path = f"Spark database {PUBLISHED_DATABASE}"
+    report, published = validate_and_publish_spark(
+        spark_session(settings.project_dir), dbt_project_dir=settings.project_dir, suites=suites,
+        pages_dir=settings.gx_docs_index.parents[2] / "gate_pages_spark",
+        dbt_invocation_id=result.dbt_invocation_id, schemas=schemas, progress=progress,
+    )
+    result.quality = report
+    if published is None:
+        result.reasons += [f"critical check failed: {check.describe()}" for check in report.blocking_failures]
+    else:
+        result.publish, result.status = published, "published"
+    result.seconds = time.monotonic() - started
+    return result
+
+
 def _dbt_invocation_id() -> str | None:
     """The id of the dbt invocation that just ran in this process (dbt keeps it global)."""
     try:
@@ -156,9 +265,33 @@ def _dbt_invocation_id() -> str | None:
     return get_invocation_id()
 
 
+def on_spark() -> bool:
+    """The engine seam of the steps outside dbt: dbt's target (SEGMENTATION_DBT_TARGET) is Spark."""
+    from segmentation.engines import dbt_target
+
+    return dbt_target() == "spark"
+
+
+def row_accounting(settings: Settings) -> str:
+    """The row accounting `segmentation run` prints (segmentation.summary), from the target's warehouse."""
+    if on_spark():
+        from segmentation.engines.spark import spark_session, warehouse_summary_spark
+
+        return warehouse_summary_spark(spark_session(settings.project_dir))
+    from segmentation.summary import warehouse_summary
+
+    return warehouse_summary(settings.warehouse_path)
+
+
 def has_review_history(warehouse_path: Path) -> bool:
     """True when the working warehouse already holds at least one segment review."""
     import duckdb
+
+    if on_spark():
+        from segmentation.config import PROJECT_DIR
+        from segmentation.engines.spark import has_review_history_spark, spark_session
+
+        return has_review_history_spark(spark_session(PROJECT_DIR))
 
     if not Path(warehouse_path).is_file():
         return False
@@ -174,17 +307,12 @@ def has_review_history(warehouse_path: Path) -> bool:
 def build_review(
     settings: Settings, review_vars: dict[str, object], progress: Callable[[str], None] | None = None
 ) -> list[DbtNodeResult]:
-    """Build one segment review (REVIEW_SELECT) with these dbt vars, e.g. review_type/review_date."""
+    """Build one segment review (REVIEW_SELECT) with these dbt vars, e.g. review_type/review_date,
+    and the CLV step with them (the review's CLV is scored as of its review date)."""
     import json
 
-    from segmentation.dbt_runner import run_dbt
-
-    return run_dbt(
-        ["build", "--select", *REVIEW_SELECT.split(), "--indirect-selection", "cautious",
-         "--vars", json.dumps(review_vars)],
-        settings,
-        progress=progress,
-    )
+    return dbt_build_with_clv(settings, ["--vars", json.dumps(review_vars)], select=REVIEW_SELECT.split(),
+                              progress=progress).dbt_results
 
 
 def build_previous_review(

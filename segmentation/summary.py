@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -11,34 +12,39 @@ def warehouse_summary(warehouse_path: Path) -> str:
     """Row counts per entity (file, raw, clean, rejected, quarantined) and top reasons."""
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        rows = con.execute(
-            """
-            select entity, file_rows_read, file_rows_rejected, raw_rows, clean_rows,
-                   quarantined_rows, is_reconciled
-            from audit.audit_row_reconciliation
-            order by entity
-            """
-        ).fetchall()
-        quarantine = con.execute(
-            """
-            select entity, quarantine_reason, count(*) as n_rows
-            from audit.audit_quarantine
-            group by all
-            order by n_rows desc, entity
-            limit 10
-            """
-        ).fetchall()
-        rejects = con.execute(
-            """
-            select entity, column_name, reject_reason, count(*) as n_rows
-            from staging.stg_loader__load_rejects
-            group by all
-            order by n_rows desc, entity
-            limit 10
-            """
-        ).fetchall()
+        return summary_from(lambda sql: con.execute(sql).fetchall())
     finally:
         con.close()
+
+
+def summary_from(fetch: Callable[[str], list[tuple]]) -> str:
+    """The summary from any engine: `fetch` runs a query (DuckDB or Spark SQL) and returns its rows."""
+    rows = fetch(
+        """
+        select entity, file_rows_read, file_rows_rejected, raw_rows, clean_rows,
+               quarantined_rows, is_reconciled
+        from audit.audit_row_reconciliation
+        order by entity
+        """
+    )
+    quarantine = fetch(
+        """
+        select entity, quarantine_reason, count(*) as n_rows
+        from audit.audit_quarantine
+        group by all
+        order by n_rows desc, entity
+        limit 10
+        """
+    )
+    rejects = fetch(
+        """
+        select entity, column_name, reject_reason, count(*) as n_rows
+        from staging.stg_loader__load_rejects
+        group by all
+        order by n_rows desc, entity
+        limit 10
+        """
+    )
 
     header = ("entity", "file rows", "rejected", "raw", "clean", "quarantined", "reconciled")
     table = [header, *[(r[0], *(f"{int(v):,}" for v in r[1:6]), "yes" if r[6] else "NO") for r in rows]]

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from segmentation.config import Settings
-from segmentation.dbt_runner import run_dbt
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SAMPLE_CUSTOMERS = 3_000
@@ -75,15 +75,54 @@ def dbt_artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory, dbt_artifacts_dir: Path) -> BuiltWarehouse:
-    """Generate the sample, load it and run `dbt build` (models, seeds, all dbt tests)."""
+    """Generate the sample, load it and build it as `segmentation build` does: dbt up to the
+    RFM summary, the CLV step, dbt for the rest (models, seeds, all dbt tests)."""
     from segmentation.ingest.load import load_landing
+    from segmentation.pipeline import dbt_build_with_clv
     from segmentation.sample.generate import GeneratorConfig, generate
 
     settings = settings_for(tmp_path_factory.mktemp("sample"))
     generate(GeneratorConfig(customers=SAMPLE_CUSTOMERS, seed=SAMPLE_SEED), settings.data_dir)
     load_landing(settings.landing_dir, settings.raw_dir)
-    run_dbt(["build"], settings)
+    dbt_build_with_clv(settings)
     return BuiltWarehouse(settings)
+
+
+@pytest.fixture(scope="session")
+def simulated_rfm_summary() -> pd.DataFrame:
+    """int_customer_rfm_summarized's shape, simulated from BG/NBD (no dbt): 4,000 customers,
+    review rows and calibration rows (26-week holdout), 25 repeat customers losing money."""
+    import numpy as np
+
+    from segmentation.clv.estimation import simulate_bgnbd
+
+    rng = np.random.default_rng(3)
+    n, holdout_weeks = 4_000, 26.0
+    age = rng.uniform(20 + holdout_weeks, 150, n)
+    review_x, review_tx, _ = simulate_bgnbd(0.8, 10.0, 0.5, 3.0, age, rng=rng)
+    calibration_x, calibration_tx, holdout = simulate_bgnbd(
+        0.8, 10.0, 0.5, 3.0, age - holdout_weeks, rng=rng, holdout_length=holdout_weeks
+    )
+    margin = np.where(review_x > 0, rng.gamma(5.0, 40.0, n), np.nan)
+    margin[:25] = np.where(review_x[:25] > 0, -5.0, margin[:25])
+    ids = [f"C{i:05d}" for i in range(n)]
+    review = pd.DataFrame({
+        "summary_type": "review", "customer_id": ids, "as_of_date": pd.Timestamp(SIMULATED_REVIEW_DATE),
+        "holdout_end_date": pd.NaT, "frequency": review_x.astype("int64"), "recency_weeks": review_tx,
+        "age_weeks": age, "mean_repeat_margin": margin, "holdout_purchases": np.nan, "holdout_weeks": np.nan,
+    })
+    calibration = pd.DataFrame({
+        "summary_type": "calibration", "customer_id": ids,
+        "as_of_date": pd.Timestamp(SIMULATED_REVIEW_DATE) - pd.Timedelta(weeks=holdout_weeks),
+        "holdout_end_date": pd.Timestamp(SIMULATED_REVIEW_DATE), "frequency": calibration_x.astype("int64"),
+        "recency_weeks": calibration_tx, "age_weeks": age - holdout_weeks,
+        "mean_repeat_margin": np.where(calibration_x > 0, rng.gamma(5.0, 40.0, n), np.nan),
+        "holdout_purchases": holdout, "holdout_weeks": holdout_weeks,
+    })
+    return pd.concat([review, calibration], ignore_index=True)
+
+
+SIMULATED_REVIEW_DATE = "2025-12-31"
 
 
 # Segment reviews built into a copy of the session warehouse (tests/test_reviews.py, tests/test_bi.py).

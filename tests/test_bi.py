@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-# dbt contracts are for SQL models; these two marts are dbt Python models (CLV fits).
+# These two marts carry no contract: their columns are the CLV step's tables (the source `clv`).
 PYTHON_MARTS = {"clv_model_fit", "clv_holdout_validation"}
 CONTRACTED_MARTS = sorted(set(EXPORTED_TABLES) - PYTHON_MARTS)
 SAMPLE_SALT = "sample-data-only-not-a-secret"

@@ -68,8 +68,23 @@ def test_customer_values_are_finite_non_negative_and_flag_special_cases(simulate
     assert (table.loc[one_time, "p_alive"] == 1.0).all()
     assert table.loc[one_time, "clv_note"].str.startswith("one_time_buyer").all()
     losing = (simulated["frequency"] > 0) & (simulated["mean_repeat_margin"] <= 0)
-    assert (table.loc[losing, "predicted_clv_36m"] == 0).all()
     assert table.loc[losing, "clv_note"].str.startswith("non_positive_repeat_margin").all()
+
+
+def test_customers_left_out_of_gamma_gamma_get_the_population_mean_spend(simulated: pd.DataFrame) -> None:
+    fits = fit_table(simulated)
+    table = customer_table(simulated, fits, ClvSettings())
+    gamma_gamma = fits.set_index("model_name").loc["gamma_gamma"]
+    population_mean = gamma_gamma["p"] * gamma_gamma["gamma"] / (gamma_gamma["q"] - 1)
+
+    losing = ((simulated["frequency"] > 0) & (simulated["mean_repeat_margin"] <= 0)).to_numpy()
+    assert losing.sum() > 0
+    assert np.allclose(table.loc[losing, "expected_margin_per_purchase"], population_mean)
+    # Their CLV is that spend times their own (BG/NBD) discounted purchases: positive while alive.
+    alive = losing & (table["p_alive"] > 0.01).to_numpy()
+    assert alive.any() and (table.loc[alive, "predicted_clv_36m"] > 0).all()
+    one_time = table["is_one_time_buyer"].to_numpy()
+    assert np.allclose(table.loc[one_time, "expected_margin_per_purchase"], population_mean)
 
 
 def test_a_higher_discount_rate_lowers_clv(simulated: pd.DataFrame) -> None:

@@ -411,3 +411,26 @@ def test_the_loaders_raw_views_show_what_dbts_raw_views_show(built_warehouse) ->
     }
     assert python_side == dbt_side
     assert python_side["order_lines"][1] > 0
+
+
+def test_every_table_has_a_schema_file_spark_can_read(landing: Path, warehouse: Path) -> None:
+    """Spark skips files named `_*`: macros/raw_zone.sql types its raw tables from the copy under
+    `_schemas/<table>/schema.parquet`, which must have the same columns and survive a next load."""
+    from segmentation.ingest.contract import load_contract
+
+    write(landing, "products", "p.csv", f"{PRODUCTS_HEADER}\nP1,Widget,hardware,10.50,4.25\n")
+    load_landing(landing, warehouse)
+    write(landing, "products", "q.csv", f"{PRODUCTS_HEADER}\nP2,Gadget,hardware,1.50,0.25\n")
+    load_landing(landing, warehouse)  # removes what is not committed: not the schema files
+
+    def describe(path: Path) -> list[tuple[str, str]]:
+        with duckdb.connect() as con:
+            return [row[:2] for row in con.execute(f"describe select * from '{path}'").fetchall()]
+
+    tables = raw_zone.table_columns(load_contract())
+    for table in tables:
+        spark_copy = warehouse / raw_zone.SCHEMAS / table / raw_zone.SPARK_SCHEMA_FILE
+        assert not spark_copy.name.startswith(("_", "."))
+        assert describe(spark_copy) == describe(warehouse / table / raw_zone.SCHEMA_FILE), table
+    assert [name for name, _ in describe(warehouse / raw_zone.SCHEMAS / "products" / "schema.parquet")] == [
+        name for name, _ in tables["products"]]

@@ -70,3 +70,41 @@ def test_compare_reports_a_changed_value_and_a_missing_mart():
     assert verdicts["marts.m"].startswith("1 of 2 rows differ")
     assert "share" in verdicts["marts.m"]
     assert verdicts["marts.gone"] == "cannot read: missing"
+
+
+def test_no_model_divides_by_a_decimal_literal():
+    # `days / 7.0` is a decimal division: Spark rounds it to 6 places and PostgreSQL to about 16
+    # digits, so the CLV fits (which follow their inputs beyond 6 places) differed per engine.
+    # Divide with the macro divide() (a double on every engine, the same bits everywhere).
+    decimal_division = re.compile(r"/\s*[0-9]+\.[0-9]+")
+    offending = {
+        str(path.relative_to(PROJECT_DIR)): decimal_division.findall(
+            "\n".join(line.split("--")[0] for line in path.read_text().splitlines())
+        )
+        for path in sorted([*PROJECT_DIR.glob("models/**/*.sql"), *PROJECT_DIR.glob("macros/**/*.sql")])
+    }
+    offending = {path: found for path, found in offending.items() if found}
+    assert not offending, f"divide as doubles with {{{{ divide(x, y) }}}}: {offending}"
+
+
+def _fits(*rows: tuple) -> tuple[list[str], list[tuple]]:
+    columns = ["model_name", "fit_period", *("log_likelihood", "r", "alpha", "a", "b", "p", "q", "gamma")]
+    return columns, list(rows)
+
+
+def test_clv_parameters_must_be_equal_to_six_places_on_every_engine():
+    run = _portability_run()
+    duckdb = _fits(("bgnbd", "review", -119484.3896, 1.019474, 8.191515, 0.075664, 3.992222, None, None, None),
+                   ("gamma_gamma", "review", -24962.316655, None, None, None, None, 0.632928, 6.375910, 2964.513430))
+    noise = _fits(("bgnbd", "review", -119484.3896000001, 1.019474, 8.191515, 0.075664, 3.992222, None, None, None),
+                  ("gamma_gamma", "review", -24962.316655, None, None, None, None, 0.632928, 6.375910, 2964.5134300004))
+    # What Spark's 6-place decimal division of the fits' inputs did to gamma (see README).
+    moved = _fits(("bgnbd", "review", -119484.3896, 1.019474, 8.191515, 0.075664, 3.992222, None, None, None),
+                  ("gamma_gamma", "review", -24962.316656, None, None, None, None, 0.632928, 6.375908, 2964.511773))
+
+    lines, equal = run._clv_parameter_lines({"duckdb": duckdb, "spark": noise})
+    assert equal, "\n".join(lines)
+    lines, equal = run._clv_parameter_lines({"duckdb": duckdb, "spark": moved})
+    assert not equal and lines[-1].endswith("NO")
+    assert not run._clv_parameter_lines({"duckdb": duckdb, "spark": _fits(duckdb[1][0])})[1], "a missing fit"
+    assert not run._clv_parameter_lines({"duckdb": duckdb, "postgres": "cannot read: no such table"})[1]

@@ -36,7 +36,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def _assert_same_rows(actual: list[tuple], expected: list[tuple]) -> None:
-    """Row for row equality; doubles (predicted CLV from the Python model) to 1e-9 relative."""
+    """Row for row equality; doubles (predicted CLV from the CLV step) to 1e-9 relative."""
     assert len(actual) == len(expected)
     for got, want in zip(actual, expected, strict=True):
         for got_value, want_value in zip(got, want, strict=True):
@@ -186,11 +186,11 @@ SNAPSHOT_STATE = (
 
 
 def _build_rolling_snapshot(settings: Settings, review_date: str) -> None:
+    from segmentation.pipeline import dbt_build_with_clv
+
+    # With the CLV step between dbt's two parts: CLV scored as of this review date.
     review_vars = json.dumps({"review_type": "rolling", "review_date": review_date})
-    run_dbt(
-        ["build", "--select", "+customer_segment_snapshot", "--indirect-selection", "cautious", "--vars", review_vars],
-        settings,
-    )
+    dbt_build_with_clv(settings, ["--vars", review_vars], select=["+customer_segment_snapshot"])
 
 
 def test_the_snapshot_keeps_one_version_per_change_dated_by_review(

@@ -1,4 +1,10 @@
-"""The dbt project as Dagster assets; dbt tests become asset checks."""
+"""The dbt project as Dagster assets; dbt tests become asset checks.
+
+The CLV step sits inside the dbt graph: clv_scores (orchestration/defs/clv.py) reads
+int_customer_rfm_summarized and writes the `clv` tables, which the source `clv` names as its
+upstream assets (meta dagster.asset_key). dbt assets are subsettable, so Dagster runs the dbt
+op in two steps around clv_scores: the models up to the RFM summary, then the rest.
+"""
 
 
 import os
@@ -57,6 +63,26 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
+def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, segmentation: SegmentationResource,
+               config: DbtBuildConfig):
+    """`dbt build` of this selection's models, seeds and tests against the working warehouse."""
+    # dbt's profile reads the warehouse path from the environment, like the CLI does.
+    os.environ.update(segmentation.settings().dbt_env())
+    # cautious: a test runs in the selection that builds all its parents (the CLV step sits
+    # between the two selections, so a test spanning both runs in the second).
+    args = ["build", "--indirect-selection", "cautious"]
+    if config.review_date:
+        from segmentation.dbt_vars import VarsError, dbt_vars_argument, validate_vars
+
+        try:  # checked here: run config is typed by hand in the launchpad, and dbt renders vars into SQL
+            args += dbt_vars_argument(validate_vars({"review_date": config.review_date}))
+        except VarsError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+    if config.full_refresh:
+        args.append("--full-refresh")
+    yield from dbt.cli(args, context=context).stream()
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -69,20 +95,9 @@ def warehouse_dbt_assets(
     segmentation: SegmentationResource,
     config: DbtBuildConfig,
 ):
-    """`dbt build` of the selected models, seeds and tests against the working warehouse."""
-    # dbt's profile reads the warehouse path from the environment, like the CLI does.
-    os.environ.update(segmentation.settings().dbt_env())
-    args = ["build"]
-    if config.review_date:
-        from segmentation.dbt_vars import VarsError, dbt_vars_argument, validate_vars
-
-        try:  # checked here: run config is typed by hand in the launchpad, and dbt renders vars into SQL
-            args += dbt_vars_argument(validate_vars({"review_date": config.review_date}))
-        except VarsError as exc:
-            raise dg.Failure(description=str(exc)) from exc
-    if config.full_refresh:
-        args.append("--full-refresh")
-    yield from dbt.cli(args, context=context).stream()
+    """`dbt build` of the selected models, seeds and tests. In a run that also materializes
+    clv_scores, Dagster runs this op twice: the models up to the RFM summary, then the rest."""
+    yield from _dbt_build(context, dbt, segmentation, config)
 
 
 def dbt_resource() -> DbtCliResource:

@@ -1,7 +1,10 @@
 """Great Expectations suites as blocking Dagster asset checks.
 
-One check per suite, attached to the dbt asset whose table the suite validates. All suites
-run in one op (one read-only pass over the warehouse); a suite with a failed critical
+One check per suite, attached to the dbt asset whose table the suite validates. The suites
+run in two ops (each one read-only pass over the warehouse), one per step of the dbt op:
+Dagster runs dbt in two steps around the CLV step (orchestration/defs/clv.py), first every
+model that does not depend on it, then the models that do. One op for both would be a cycle:
+the second dbt step waits for the blocking checks on the first's assets. A suite with a failed critical
 expectation yields an ERROR result, which stops downstream assets (the publish step) in the
 same run. Warning-level failures yield WARN results and block nothing.
 (dagster-ge still requires GX < 1.0, so the checks call GX 1.x through segmentation.quality.)
@@ -67,11 +70,13 @@ def suite_outcome(report, suite: SuiteSpec) -> tuple[bool, dg.AssetCheckSeverity
     return not critical and not warnings, severity, metadata
 
 
-def build_quality_checks(asset_keys: set[dg.AssetKey]) -> dg.AssetChecksDefinition:
+def build_quality_checks(
+    asset_keys: set[dg.AssetKey], name: str = "great_expectations_suites"
+) -> dg.AssetChecksDefinition:
     specs = _specs(asset_keys)
     by_name = {spec.name: spec for spec in specs}
 
-    @dg.multi_asset_check(specs=specs, name="great_expectations_suites", pool=WAREHOUSE_POOL)
+    @dg.multi_asset_check(specs=specs, name=name, pool=WAREHOUSE_POOL)
     def great_expectations_suites(context: dg.AssetCheckExecutionContext, segmentation: SegmentationResource):
         from segmentation.quality.gate import validate_warehouse
 

@@ -2,7 +2,8 @@
 
 A partition is a fiscal year, keyed FY<n> for the year that ends in n (as in the finance
 marts); its review date is the year's last day. The job runs
-`dbt build` of the review models with `review_type: annual` and that review date (only
+`dbt build` of the review models with `review_type: annual` and that review date, with the
+CLV step between dbt's two parts, so CLV is scored as of that review date (only
 data dated on or before it counts, so re-running a past year reproduces it), then the
 data-quality gate, and publishes when nothing blocks. The fiscal year starts in the month
 SEGMENTATION_FISCAL_YEAR_START_MONTH (default 1, calendar years), like dbt's
@@ -70,23 +71,39 @@ ANNUAL_REVIEW_KEY = dg.AssetKey(["reviews", "annual_segment_review"])
 DBT_FAILED = {"error", "fail", "runtime error"}
 
 
-def _dbt_review_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, review_date: dt.date) -> list[dict]:
-    """`dbt build` of the review models for one review date; returns run_results.json's results."""
+def _dbt_review_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, segmentation: SegmentationResource,
+                      review_date: dt.date) -> list[dict]:
+    """`dbt build` of the review models for one review date, with the CLV step between its two
+    parts; returns run_results.json's results of both."""
     dbt_vars = {
         "review_date": review_date.isoformat(),
         "review_type": "annual",
         "fiscal_year_start_month": FISCAL_YEAR_START_MONTH,
     }
-    invocation = dbt.cli(
-        # cautious: run only the tests of what this review builds, not those of upstream marts
-        # that the selection reads but does not rebuild for this review date.
-        ["build", "--select", REVIEW_SELECTION, "--indirect-selection", "cautious",
-         "--vars", json.dumps(dbt_vars)],
-        manifest=dbt_project.manifest_path,
-        raise_on_error=False,
-    )
-    invocation.wait()
-    return invocation.get_artifact("run_results.json").get("results", [])
+    from segmentation.clv.relations import CLV_INPUT_SELECT
+    from segmentation.clv.step import ClvStepError, clv_settings, run_clv_step
+    from segmentation.engines import table_engine
+
+    # cautious: run only the tests of what this review builds, not those of upstream marts
+    # that the selection reads but does not rebuild for this review date.
+    vars_args = ["--indirect-selection", "cautious", "--vars", json.dumps(dbt_vars)]
+    before = dbt.cli(["build", "--select", CLV_INPUT_SELECT, *vars_args],
+                     manifest=dbt_project.manifest_path, raise_on_error=False)
+    before.wait()
+    results = before.get_artifact("run_results.json").get("results", [])
+    if any(r["status"] in DBT_FAILED for r in results):
+        return results  # the CLV step would read a summary that failed its build or tests
+    engine = table_engine(segmentation.settings())
+    try:  # the RFM summary just built is as of this review date: score CLV as of it too
+        context.log.info(run_clv_step(engine, clv_settings(dbt_vars)).summary())
+    except ClvStepError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    finally:
+        engine.close()
+    after = dbt.cli(["build", "--select", REVIEW_SELECTION, "--exclude", CLV_INPUT_SELECT, *vars_args],
+                    manifest=dbt_project.manifest_path, raise_on_error=False)
+    after.wait()
+    return results + after.get_artifact("run_results.json").get("results", [])
 
 
 @dg.asset(
@@ -113,7 +130,7 @@ def annual_segment_review(context: dg.AssetExecutionContext, dbt: DbtCliResource
     context.log.info(f"annual review {context.partition_key}: review date {review_date}")
     settings = segmentation.settings()
     os.environ.update(settings.dbt_env())
-    results = _dbt_review_build(context, dbt, review_date)
+    results = _dbt_review_build(context, dbt, segmentation, review_date)
     failed = [f"{r['unique_id']}: {(r.get('message') or '').strip()}" for r in results if r["status"] in DBT_FAILED]
     yield dg.AssetCheckResult(
         check_name="dbt_tests", passed=not failed,

@@ -803,8 +803,12 @@ def customer_lifetime_value(
     annual_discount_rate: float,
     margin_rate: float = 1.0,
     step_periods: float | None = None,
+    average_value: ArrayLike | None = None,
 ) -> FloatArray:
     """Discounted expected margin per customer over a finite horizon.
+
+    ``average_value`` replaces E[M | x, m] per customer when given (e.g. the population mean
+    for customers the Gamma-Gamma model leaves out); BG/NBD still uses their frequency.
 
     All time arguments use the unit the BG/NBD model was fitted in ("periods"), with
     ``periods_per_year`` saying how many of them make a year (52 for weeks, 365 for days).
@@ -832,7 +836,11 @@ def customer_lifetime_value(
         m = np.asarray(monetary_value, dtype=np.float64).ravel()
         if m.shape != x.shape:
             raise ValueError("monetary_value must have one entry per customer")
-        value = expected_average_value(gg, x, m)
+        value = expected_average_value(gg, x, m) if average_value is None else (
+            np.asarray(average_value, dtype=np.float64).ravel()
+        )
+        if value.shape != x.shape or not np.all(np.isfinite(value)) or np.any(value < 0):
+            raise ValueError("average_value must be finite, non-negative, one entry per customer")
     except ClvFitError:
         raise
     except ValueError as exc:

@@ -1,7 +1,8 @@
-"""The CLV tables, as pandas frames: what the dbt Python models in models/marts/clv return.
+"""The CLV tables, as pandas frames: what the CLV step (segmentation/clv/step.py) writes.
 
-The dbt models only fetch their inputs and call these functions, so the logic is tested
-here without dbt and runs the same on any adapter whose Python models give pandas frames.
+The step only reads the RFM summary through the engine, calls these functions and writes
+their frames, so the logic is tested here without a warehouse and runs the same on every
+engine.
 
 Time unit: weeks, as in the RFM summary (int_customer_rfm_summarized). Values: gross margin
 per purchase day, so predicted CLV is expected future gross margin, discounted.
@@ -34,33 +35,53 @@ WEEKS_PER_MONTH = WEEKS_PER_YEAR / 12
 TIME_UNIT = "week"
 
 
+# The horizons customer_clv has columns for (its enforced contract lists them): always
+# scored, whatever clv_horizons_months says. Other horizons are in customer_clv_horizons.
+WIDE_HORIZONS_MONTHS = (12, 36)
+
+
 @dataclass(frozen=True)
 class ClvSettings:
     horizons_months: tuple[int, ...] = (12, 36)
     annual_discount_rate: float = 0.10
 
+    @property
+    def scored_horizons_months(self) -> tuple[int, ...]:
+        """The var's horizons and the wide mart's, each once, in order."""
+        return tuple(sorted(set(self.horizons_months) | set(WIDE_HORIZONS_MONTHS)))
+
 
 FIT_COLUMNS = [
-    "model_name", "review_date", "time_unit", "customers_used", "customers_excluded", "exclusion_reason",
+    "model_name", "fit_period", "review_date", "fitted_through_date", "time_unit", "customers_used",
+    "customers_excluded", "exclusion_reason",
     "converged", "message", "log_likelihood", "r", "alpha", "a", "b", "p", "q", "gamma",
     "frequency_value_correlation",
 ]
 
 
-def fit_table(rfm: pd.DataFrame) -> pd.DataFrame:
+def fit_table(rfm: pd.DataFrame, fit_period: str = "review") -> pd.DataFrame:
     """One row per model (bgnbd, gamma_gamma): parameters, log-likelihood, customers used.
 
-    A model that cannot be fitted (no customers, no repeat customers, no convergence) gets a
-    row with converged = false and the reason in `message`; a dbt test fails the build on it.
+    `fit_period` 'review' fits the summary as of the review date; 'calibration' the summary
+    as of the calibration end (its review_date is then the holdout's end, the review date,
+    and fitted_through_date the calibration end). A model that cannot be fitted (no
+    customers, no repeat customers, no convergence) gets a row with converged = false and the
+    reason in `message`; a dbt test fails the build on it.
     """
-    review_date = _single_date(rfm, "as_of_date")
+    fitted_through = _single_date(rfm, "as_of_date")
+    review_date = fitted_through if fit_period == "review" else _single_date(rfm, "holdout_end_date")
+    dates = {"fit_period": fit_period, "review_date": review_date, "fitted_through_date": fitted_through}
     x, tx, age, margin = _rfm_arrays(rfm)
-    rows = [_bgnbd_row(x, tx, age, review_date), _gamma_gamma_row(x, margin, review_date)]
-    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+    rows = [_bgnbd_row(x, tx, age, dates), _gamma_gamma_row(x, margin, dates)]
+    # Typed, so every engine gets double columns (a parameter is null for the other model).
+    return pd.DataFrame(rows, columns=FIT_COLUMNS).astype({name: "float64" for name in _FIT_NUMBERS})
 
 
-def _bgnbd_row(x: np.ndarray, tx: np.ndarray, age: np.ndarray, review_date) -> dict:
-    row = _empty_fit_row("bgnbd", review_date)
+_FIT_NUMBERS = ("log_likelihood", "r", "alpha", "a", "b", "p", "q", "gamma", "frequency_value_correlation")
+
+
+def _bgnbd_row(x: np.ndarray, tx: np.ndarray, age: np.ndarray, dates: dict) -> dict:
+    row = _empty_fit_row("bgnbd", dates)
     if x.size == 0:
         return {**row, "message": "no customers with a completed purchase by the review date"}
     if not np.any(x > 0):
@@ -74,8 +95,8 @@ def _bgnbd_row(x: np.ndarray, tx: np.ndarray, age: np.ndarray, review_date) -> d
             "log_likelihood": fit.log_likelihood, "r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b}
 
 
-def _gamma_gamma_row(x: np.ndarray, margin: np.ndarray, review_date) -> dict:
-    row = _empty_fit_row("gamma_gamma", review_date)
+def _gamma_gamma_row(x: np.ndarray, margin: np.ndarray, dates: dict) -> dict:
+    row = _empty_fit_row("gamma_gamma", dates)
     eligible = gamma_gamma_eligible(x, np.nan_to_num(margin, nan=0.0))
     excluded = int(np.sum((x > 0) & ~eligible))
     row.update(customers_excluded=excluded,
@@ -91,9 +112,9 @@ def _gamma_gamma_row(x: np.ndarray, margin: np.ndarray, review_date) -> dict:
             "frequency_value_correlation": frequency_value_correlation(x[eligible], margin[eligible])}
 
 
-def _empty_fit_row(model_name: str, review_date) -> dict:
+def _empty_fit_row(model_name: str, dates: dict) -> dict:
     row = dict.fromkeys(FIT_COLUMNS)
-    row.update(model_name=model_name, review_date=review_date, time_unit=TIME_UNIT, customers_used=0,
+    row.update(model_name=model_name, **dates, time_unit=TIME_UNIT, customers_used=0,
                customers_excluded=0, converged=False)
     return row
 
@@ -104,14 +125,16 @@ def customer_table(rfm: pd.DataFrame, fits: pd.DataFrame, settings: ClvSettings)
     Raises ClvFitError when a model did not converge: the table is never built from a bad fit
     (and never holds NaN or negative CLV).
     """
-    bgnbd, gamma_gamma = _fits_from_table(fits)
+    bgnbd, gamma_gamma = fits_from_table(fits)
     x, tx, age, margin = _rfm_arrays(rfm)
     eligible = gamma_gamma_eligible(x, np.nan_to_num(margin, nan=0.0))
     # Customers with repeat purchases but non-positive mean margin are left out of the
-    # Gamma-Gamma model; their expected value per purchase is 0, so their CLV is 0.
-    negative_value = (x > 0) & ~eligible
+    # Gamma-Gamma model (its gamma distribution has no room for them). Nothing is learnt
+    # about their spend, so they get the population mean, as one-time buyers do
+    # (E[M | x = 0] is the population mean); BG/NBD still uses their real frequency.
+    excluded = (x > 0) & ~eligible
     spend = np.where(eligible, margin, 0.0)
-    value = np.where(negative_value, 0.0, expected_average_value(gamma_gamma, np.where(eligible, x, 0), spend))
+    value = expected_average_value(gamma_gamma, np.where(eligible, x, 0), spend)
 
     out = pd.DataFrame({
         "customer_id": rfm["customer_id"].to_numpy(),
@@ -125,30 +148,55 @@ def customer_table(rfm: pd.DataFrame, fits: pd.DataFrame, settings: ClvSettings)
         "p_alive": p_alive(bgnbd, x, tx, age),
         "expected_margin_per_purchase": value,
     })
-    for months in settings.horizons_months:
+    for months in settings.scored_horizons_months:
         horizon = months * WEEKS_PER_MONTH
         out[f"expected_purchases_{months}m"] = expected_purchases(bgnbd, horizon, x, tx, age)
-        clv = customer_lifetime_value(
+        out[f"predicted_clv_{months}m"] = customer_lifetime_value(
             bgnbd, gamma_gamma, x, tx, age, spend, horizon_periods=horizon, periods_per_year=WEEKS_PER_YEAR,
-            annual_discount_rate=settings.annual_discount_rate,
+            annual_discount_rate=settings.annual_discount_rate, average_value=value,
         )
-        out[f"predicted_clv_{months}m"] = np.where(negative_value, 0.0, clv)
     out["clv_note"] = np.select(
-        [negative_value, x == 0],
-        ["non_positive_repeat_margin: excluded from Gamma-Gamma, value per purchase set to 0",
+        [excluded, x == 0],
+        ["non_positive_repeat_margin: excluded from Gamma-Gamma, population mean margin per purchase",
          "one_time_buyer: BG/NBD gives P(alive) = 1 without a repeat purchase; not evidence of loyalty"],
         default=None,
     )
     return out
 
 
-def holdout_table(calibration: pd.DataFrame, *, max_bucket: int = 7) -> pd.DataFrame:
+def customer_horizon_table(customers: pd.DataFrame, horizons_months: tuple[int, ...]) -> pd.DataFrame:
+    """customer_table's horizon columns as rows: one per customer and horizon (months)."""
+    parts = [
+        pd.DataFrame({
+            "customer_id": customers["customer_id"].to_numpy(),
+            "review_date": customers["review_date"].to_numpy(),
+            "horizon_months": np.full(len(customers), months, dtype=np.int64),
+            "expected_purchases": customers[f"expected_purchases_{months}m"].to_numpy(),
+            "predicted_clv": customers[f"predicted_clv_{months}m"].to_numpy(),
+        })
+        for months in horizons_months
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def without_horizon_columns(customers: pd.DataFrame) -> pd.DataFrame:
+    """customer_table without its per-horizon columns (those go to customer_horizon_table)."""
+    horizon = [c for c in customers.columns if c.startswith(("expected_purchases_", "predicted_clv_"))]
+    return customers.drop(columns=horizon)
+
+
+def holdout_table(
+    calibration: pd.DataFrame, *, max_bucket: int = 7, fit: BgNbdFit | None = None
+) -> pd.DataFrame:
     """Predicted vs actual repeat purchases in the holdout, by calibration frequency bucket,
-    with the error of a naive forecast (each customer's calibration rate x / T)."""
+    with the error of a naive forecast (each customer's calibration rate x / T).
+
+    `fit` is the BG/NBD fit of this calibration summary when already made (fit_table with
+    fit_period 'calibration'); otherwise it is fitted here."""
     x, tx, age, _ = _rfm_arrays(calibration)
     if not np.any(x > 0):
         raise ClvFitError("no repeat customers in the calibration period: cannot validate the CLV model")
-    fit = fit_bgnbd(x, tx, age)
+    fit = fit or fit_bgnbd(x, tx, age)
     holdout_weeks = float(calibration["holdout_weeks"].iloc[0])
     table = holdout_comparison(
         fit, x, tx, age, calibration["holdout_purchases"].to_numpy(dtype=np.float64), holdout_weeks,
@@ -173,7 +221,10 @@ def parse_horizons(value: object) -> tuple[int, ...]:
     return horizons
 
 
-def _fits_from_table(fits: pd.DataFrame) -> tuple[BgNbdFit, GammaGammaFit]:
+def fits_from_table(fits: pd.DataFrame, fit_period: str = "review") -> tuple[BgNbdFit, GammaGammaFit]:
+    """The converged fits of one period from fit_table's rows; ClvFitError when not usable."""
+    if "fit_period" in fits.columns:
+        fits = fits[fits["fit_period"] == fit_period]
     by_name = {row["model_name"]: row for row in fits.to_dict("records")}
     for name in ("bgnbd", "gamma_gamma"):
         row = by_name.get(name)

@@ -7,6 +7,9 @@ Layout under SEGMENTATION_RAW_DIR (default `$SEGMENTATION_DATA_DIR/raw`):
                                           _loaded_at
     <entity>/_schema.parquet              zero rows, the entity's typed columns: an entity
                                           without files is still readable
+    _schemas/<table>/schema.parquet       the same zero-row file for every table, under a name
+                                          Spark reads (it skips files named `_*`): Spark's
+                                          raw tables take their column types from it
     _load_rejects/<load_id>_<n>.parquet   rejects of one landing file (only when it has some)
     _load_manifest/<load_id>.parquet      one row per landing file of a committed load: loaded,
                                           or ignored with the reason (hidden file, folder, ...)
@@ -46,6 +49,10 @@ MANIFEST = "_load_manifest"
 REJECTS = "_load_rejects"
 STAGING = "_staging"
 SCHEMA_FILE = "_schema.parquet"
+# Spark skips files whose name starts with `_` or `.`, even when named explicitly: its copy
+# of each schema file lives at SCHEMAS/<table>/SPARK_SCHEMA_FILE (macros/raw_zone.sql).
+SCHEMAS = "_schemas"
+SPARK_SCHEMA_FILE = "schema.parquet"
 LOCK_FILE = ".lock"
 
 METADATA_COLUMNS = (
@@ -195,16 +202,18 @@ def connect(raw_dir: Path, contract: Contract | None = None) -> Iterator[duckdb.
 
 
 def write_schema_files(con: duckdb.DuckDBPyConnection, raw_dir: Path, staging: Path, contract: Contract) -> None:
-    """A zero-row typed file per table, so every table reads with its columns before any load.
+    """A zero-row typed file per table, so every table reads with its columns before any load
+    (and a copy under SCHEMAS/ that Spark reads its raw tables' column types from).
 
     Rewritten by every load (atomically), so a column added to the contract appears too."""
     for table, columns in table_columns(contract).items():
-        target = raw_dir / table / SCHEMA_FILE
-        target.parent.mkdir(parents=True, exist_ok=True)
         select = ", ".join(f"CAST(NULL AS {sql_type}) AS {ident(name)}" for name, sql_type in columns)
-        temp = staging / f"{table}{SCHEMA_FILE}"
-        con.execute(f"COPY (SELECT {select} WHERE false) TO {literal(temp)} (FORMAT parquet)")
-        os.replace(temp, target)
+        targets = (raw_dir / table / SCHEMA_FILE, raw_dir / SCHEMAS / table / SPARK_SCHEMA_FILE)
+        for copy, target in enumerate(targets):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = staging / f"{table}{copy}{SCHEMA_FILE}"
+            con.execute(f"COPY (SELECT {select} WHERE false) TO {literal(temp)} (FORMAT parquet)")
+            os.replace(temp, target)
 
 
 def remove_uncommitted(raw_dir: Path) -> list[Path]:
@@ -220,7 +229,7 @@ def remove_uncommitted(raw_dir: Path) -> list[Path]:
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     committed = committed_load_ids(raw_dir)
     for folder in raw_dir.iterdir() if raw_dir.is_dir() else ():
-        if not folder.is_dir() or folder.name in (STAGING, MANIFEST):
+        if not folder.is_dir() or folder.name in (STAGING, MANIFEST, SCHEMAS):
             continue
         for path in folder.glob("*.parquet"):
             load_id = load_id_of(path)

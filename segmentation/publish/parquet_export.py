@@ -49,6 +49,7 @@ EXPORTED_TABLES: dict[str, str | None] = {
     "whale_curve": "review_date",
     "profit_concentration": "review_date",
     "customer_clv": "review_date",
+    "customer_clv_horizons": "review_date",
     "clv_model_fit": "review_date",
     "clv_holdout_validation": "review_date",
     "segment_review_history": "review_id",

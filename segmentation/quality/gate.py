@@ -511,17 +511,18 @@ def _run_suite(
 def _validate_frame(definition, spec: SuiteSpec, frame: pd.DataFrame, label: str, run_time: datetime):
     from great_expectations.core.run_identifier import RunIdentifier
 
-    result_format: str | dict[str, Any] = "SUMMARY"
-    if spec.index_columns:
-        result_format = {
-            "result_format": "SUMMARY",
-            "unexpected_index_column_names": list(spec.index_columns),
-        }
     return definition.run(
         batch_parameters={"dataframe": frame},
-        result_format=result_format,
+        result_format=_result_format(spec),
         run_id=RunIdentifier(run_name=label, run_time=run_time),
     )
+
+
+def _result_format(spec: SuiteSpec) -> str | dict[str, Any]:
+    """SUMMARY, with the suite's key columns next to each unexpected value (also the Spark gate's)."""
+    if not spec.index_columns:
+        return "SUMMARY"
+    return {"result_format": "SUMMARY", "unexpected_index_column_names": list(spec.index_columns)}
 
 
 def _check_id(spec: SuiteSpec, check: Check) -> str:

@@ -670,11 +670,14 @@ def _page(
     fits = ""
     if not data.model_fit.empty:
         rows = "".join(
-            f"<tr><td>{html.escape(str(r.model_name))}</td><td>{'yes' if r.converged else 'NO'}</td>"
+            f"<tr><td>{html.escape(str(r.model_name))}</td>"
+            f"<td>{html.escape(str(getattr(r, 'fit_period', 'review')))}</td>"
+            f"<td>{'yes' if r.converged else 'NO'}</td>"
             f"<td>{int(r.customers_used):,}</td><td>{float(r.log_likelihood):,.1f}</td></tr>"
             for r in data.model_fit.itertuples()
         )
-        fits = ("<table><tr><th>model</th><th>converged</th><th>customers used</th><th>log-likelihood</th></tr>"
+        fits = ("<table><tr><th>model</th><th>fit period</th><th>converged</th><th>customers used</th>"
+                "<th>log-likelihood</th></tr>"
                 f"{rows}</table>")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     review_kind = "Annual" if data.review_id.startswith("annual") else "Rolling"

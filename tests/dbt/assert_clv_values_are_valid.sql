@@ -1,6 +1,6 @@
 -- P(alive) within [0, 1]; predicted CLV and expected purchases never negative nor NaN.
 -- DuckDB, Postgres and Spark order NaN above every number, so the upper bound catches it.
-{%- set horizons = var('clv_horizons_months', [12, 36]) %}
+{%- set horizons = clv_wide_horizons_months() %}
 {%- set ceiling = 1e15 %}
 select customer_id
 from {{ ref('customer_clv') }}

@@ -10,6 +10,9 @@
 -- join of the purchase days against the cut-offs, no numbering of every purchase): the
 -- first purchase day is the same for both (the earliest one), so the repeat margin is the
 -- total less the first day's margin, exact in decimals.
+-- The weeks and the mean margin are divided as doubles (macro divide): the same bits on every
+-- engine. A decimal division rounds per engine (Spark to 6 places, PostgreSQL to about 16
+-- digits), and the CLV fits follow any change in their inputs beyond 6 places.
 {%- set holdout_days = 7 * (var('clv_holdout_weeks', 26) | int) %}
 
 with
@@ -127,16 +130,16 @@ final as (
         first_purchase_date,
         last_purchase_date,
         frequency,
-        {{ dbt.datediff('first_purchase_date', 'last_purchase_date', 'day') }} / 7.0 as recency_weeks,
-        {{ dbt.datediff('first_purchase_date', 'as_of_date', 'day') }} / 7.0 as age_weeks,
+        {{ divide(dbt.datediff('first_purchase_date', 'last_purchase_date', 'day'), 7) }} as recency_weeks,
+        {{ divide(dbt.datediff('first_purchase_date', 'as_of_date', 'day'), 7) }} as age_weeks,
         case
-            when frequency > 0 then repeat_margin / frequency
+            when frequency > 0 then {{ divide('repeat_margin', 'frequency') }}
         end as mean_repeat_margin,
         total_margin,
         holdout_purchases,
         case
             when summary_type = 'calibration'
-                then {{ dbt.datediff('as_of_date', 'holdout_end_date', 'day') }} / 7.0
+                then {{ divide(dbt.datediff('as_of_date', 'holdout_end_date', 'day'), 7) }}
         end as holdout_weeks
     from summarized
 

@@ -30,9 +30,9 @@ customer_profits as (
 
 ),
 
-customer_clv as (
+clv_predictions as (
 
-    select * from {{ ref('customer_clv') }}
+    select * from {{ ref('int_customer_clv_predicted') }}
 
 ),
 
@@ -217,11 +217,12 @@ joined as (
         coalesce(rolling_profitability.cost_to_serve, 0)
             - coalesce(rolling_profitability.cost_to_serve_account_management, 0) as rolling_customer_driven_cost_to_serve,
         coalesce(rolling_profitability.net_profit, 0) as rolling_net_profit,
-        customer_clv.has_completed_purchase,
-        customer_clv.is_one_time_buyer,
-        customer_clv.p_alive,
-        customer_clv.predicted_clv_{{ clv_horizon }}m as predicted_clv,
-        customer_clv.historical_clv,
+        -- As customer_clv has them (read from its inputs: an intermediate model reads no mart).
+        clv_predictions.customer_id is not null as has_completed_purchase,
+        coalesce(clv_predictions.is_one_time_buyer, false) as is_one_time_buyer,
+        clv_predictions.p_alive,
+        coalesce(clv_predictions.predicted_clv_{{ clv_horizon }}m, 0) as predicted_clv,
+        {{ as_money('lifetime_profitability.net_profit') }} as historical_clv,
         review_rfm.first_purchase_date,
         review_rfm.last_purchase_date,
         coalesce(review_rfm.frequency, 0) as repeat_purchases,
@@ -248,8 +249,8 @@ joined as (
         on lifetime_profitability.customer_id = current_plans.customer_id
     left join rolling_profitability
         on lifetime_profitability.customer_id = rolling_profitability.customer_id
-    left join customer_clv
-        on lifetime_profitability.customer_id = customer_clv.customer_id
+    left join clv_predictions
+        on lifetime_profitability.customer_id = clv_predictions.customer_id
     left join review_rfm
         on lifetime_profitability.customer_id = review_rfm.customer_id
     left join support

@@ -2,7 +2,9 @@
 -- historical CLV (cumulative net profit to date) and predicted CLV (expected future gross
 -- margin over each horizon, discounted), with P(alive) and expected purchases.
 -- Customers without a completed purchase have no BG/NBD summary: their predictions are 0.
-{%- set horizons = var('clv_horizons_months', [12, 36]) | map('int') | list %}
+-- Columns for the 12 and 36 month horizons (the contract's); every horizon of the var
+-- clv_horizons_months is in customer_clv_horizons, one row per customer and horizon.
+{%- set horizons = clv_wide_horizons_months() %}
 
 with
 
