@@ -63,7 +63,16 @@
     )
     union
     select customer_id from {{ ref('int_customers_validated') }}
-    where ({{ changed_everything }})
+    where {{ finance_changed_everything(changed_everything) }}
+{%- endmacro %}
+
+
+{#- Whether every customer's finance results may have changed since the watermark of `this`:
+    new cost rates or acquisition spend were loaded, or `changed_everything` holds (an SQL
+    condition without the model's CTEs). -#}
+{% macro finance_changed_everything(changed_everything='false') -%}
+    (
+        ({{ changed_everything }})
         or exists (
             select 1 from {{ ref('int_cost_rates_validated') }}
             where _loaded_at > {{ customer_aggregate_watermark() }}
@@ -72,4 +81,40 @@
             select 1 from {{ ref('int_acquisition_spend_validated') }}
             where _loaded_at > {{ customer_aggregate_watermark() }}
         )
+    )
+{%- endmacro %}
+
+
+{#- The pre-hook of a finance model incremental by customer: when every customer changed
+    (finance_changed_everything), empty the table first, so that the run costs what a full
+    build costs instead of deleting every customer's rows one key at a time. -#}
+{% macro finance_empty_when_everything_changed(changed_everything='false') -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ finance_changed_everything(changed_everything) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The review date of `this` (column review_date) is not the one being built. -#}
+{% macro review_date_changed() -%}
+    (select max(review_date) from {{ this }})
+    is distinct from (select review_date from {{ ref('int_review_parameters') }})
+{%- endmacro %}
+
+
+{#- A period of int_reporting_periods_defined is not exactly as in `this` (its columns
+    period_type, period_label, period_start, period_end, review_date), or the reverse. -#}
+{% macro reporting_periods_changed() -%}
+    exists (
+        select period_type, period_label, period_start, period_end, review_date
+        from {{ ref('int_reporting_periods_defined') }}
+        except
+        select period_type, period_label, period_start, period_end, review_date from {{ this }}
+    )
+    or exists (
+        select period_type, period_label, period_start, period_end, review_date from {{ this }}
+        except
+        select period_type, period_label, period_start, period_end, review_date
+        from {{ ref('int_reporting_periods_defined') }}
+    )
 {%- endmacro %}

@@ -14,9 +14,11 @@
 -- customers whose activities may have changed since loaded_through
 -- (finance_customers_touched_since_watermark: touched by loads, sharing an account manager
 -- with a customer loaded since, or every customer after new cost rates or another review
--- date); a customer left without activities is deleted by the post-hook.
+-- date; then the pre-hook empties the table first); a customer left without activities is
+-- deleted by the post-hook.
 {%- set by_customer = incremental_by_key('customer_id') %}
 {{ config(
+    pre_hook=("{{ finance_empty_when_everything_changed(review_date_changed()) }}" if by_customer.materialized == 'incremental' else ''),
     post_hook=("delete from {{ this }} where activity is null" if by_customer.materialized == 'incremental' else ''),
     **by_customer
 ) }}
@@ -58,9 +60,7 @@ account_manager_allocations as (
 {% if is_incremental() %}
 touched_customers as (
 
-    {{ finance_customers_touched_since_watermark(
-        "(select max(review_date) from " ~ this ~ ") <> (select review_date from " ~ ref('int_review_parameters') ~ ")"
-    ) }}
+    {{ finance_customers_touched_since_watermark(review_date_changed()) }}
 
 ),
 {% endif %}

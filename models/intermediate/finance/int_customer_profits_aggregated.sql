@@ -13,11 +13,13 @@
 -- customers whose facts may have changed since loaded_through
 -- (finance_customers_touched_since_watermark: touched by loads, sharing an account manager
 -- or an acquisition channel-month with a customer loaded since, or every customer after new
--- cost rates or acquisition spend, or when the periods changed, e.g. another review date);
+-- cost rates or acquisition spend, or when the periods changed, e.g. another review date:
+-- then the pre-hook empties the table first);
 -- a customer left without rows (quarantined since) is deleted by the post-hook.
 {%- set max_period_days = 40000 %}
 {%- set by_customer = incremental_by_key('customer_id') %}
 {{ config(
+    pre_hook=("{{ finance_empty_when_everything_changed(reporting_periods_changed()) }}" if by_customer.materialized == 'incremental' else ''),
     post_hook=("delete from {{ this }} where period_type is null" if by_customer.materialized == 'incremental' else ''),
     **by_customer
 ) }}
@@ -75,30 +77,9 @@ acquisition_costs as (
 ),
 
 {% if is_incremental() %}
--- Any period that is not exactly as before changes every customer's rows.
-periods_changed as (
-
-    select 1 as changed
-    from (
-        select period_type, period_label, period_start, period_end, review_date from periods
-        except
-        select period_type, period_label, period_start, period_end, review_date from {{ this }}
-    ) as new_periods
-
-    union all
-
-    select 1 as changed
-    from (
-        select period_type, period_label, period_start, period_end, review_date from {{ this }}
-        except
-        select period_type, period_label, period_start, period_end, review_date from periods
-    ) as old_periods
-
-),
-
 touched_customers as (
 
-    {{ finance_customers_touched_since_watermark("exists (select 1 from periods_changed)") }}
+    {{ finance_customers_touched_since_watermark(reporting_periods_changed()) }}
 
 ),
 {% endif %}
