@@ -45,22 +45,30 @@
     union
     select sharing.customer_id
     from {{ ref('int_customers_validated') }} as sharing
-    inner join {{ ref('int_customers_validated') }} as loaded
-        on sharing.account_manager_id = loaded.account_manager_id
-    where loaded.customer_id in (
-        select customer_id from {{ ref('int_customers_validated') }}
-        where _loaded_at > {{ customer_aggregate_watermark() }}
-    )
+    inner join (
+        select distinct account_manager_id
+        from {{ ref('int_customers_validated') }}
+        where customer_id in (
+            select customer_id from {{ ref('int_customers_validated') }}
+            where _loaded_at > {{ customer_aggregate_watermark() }}
+        )
+    ) as loaded_managers
+        on sharing.account_manager_id = loaded_managers.account_manager_id
     union
     select sharing.customer_id
     from {{ ref('int_customers_validated') }} as sharing
-    inner join {{ ref('int_customers_validated') }} as loaded
-        on sharing.acquisition_channel = loaded.acquisition_channel
-        and {{ dbt.date_trunc('month', 'sharing.signup_date') }} = {{ dbt.date_trunc('month', 'loaded.signup_date') }}
-    where loaded.customer_id in (
-        select customer_id from {{ ref('int_customers_validated') }}
-        where _loaded_at > {{ customer_aggregate_watermark() }}
-    )
+    inner join (
+        select distinct
+            acquisition_channel,
+            {{ dbt.date_trunc('month', 'signup_date') }} as signup_month
+        from {{ ref('int_customers_validated') }}
+        where customer_id in (
+            select customer_id from {{ ref('int_customers_validated') }}
+            where _loaded_at > {{ customer_aggregate_watermark() }}
+        )
+    ) as loaded_channel_months
+        on sharing.acquisition_channel = loaded_channel_months.acquisition_channel
+        and {{ dbt.date_trunc('month', 'sharing.signup_date') }} = loaded_channel_months.signup_month
     union
     select customer_id from {{ ref('int_customers_validated') }}
     where {{ finance_changed_everything(changed_everything) }}
