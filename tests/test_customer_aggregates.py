@@ -1,11 +1,15 @@
-"""The incremental customer aggregates equal a full refresh after new loads.
+"""The models incremental by customer equal a full refresh after new loads.
 
-int_customer_category_days_aggregated and int_customer_order_days_aggregated re-aggregate
-only the customers touched by loads newer than their watermark (loaded_through). One load
-brings every kind of change that must reach them: a new and a late-arriving order, an order
-re-issued under another customer (its old version becomes a quarantined duplicate), a new
-version of a product (its cost changes the COGS of every line already loaded), and a new
-version of a customer that breaks a rule (its orders drop out, leaving it no rows).
+int_customer_category_days_aggregated, int_customer_order_days_aggregated,
+int_cost_to_serve_activities_costed and int_customer_profits_aggregated recompute only the
+customers that loads newer than their watermark (loaded_through) touched, as listed once per
+run by int_customers_touched_by_loads. One load brings every kind of change that must reach
+them: a new and a late-arriving order, an order re-issued under another customer (its old
+version becomes a quarantined duplicate), a new version of a product (its cost changes the
+COGS of every line already loaded), a late-arriving ticket, and a new version of a customer
+with an account manager that breaks a rule (its orders drop out, leaving it no rows, and the
+manager's cost is shared among fewer customers). A build for another review date changes
+every customer's cost to serve and profits.
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ if TYPE_CHECKING:
     import pytest
     from conftest import BuiltWarehouse
 
-AGGREGATES = ("int_customer_category_days_aggregated", "int_customer_order_days_aggregated")
+AGGREGATES = (
+    "int_customer_category_days_aggregated",
+    "int_customer_order_days_aggregated",
+    "int_cost_to_serve_activities_costed",
+    "int_customer_profits_aggregated",
+)
 DOWNSTREAM = (
     "int_customer_profits_aggregated",
     "int_customer_rfm_summarized",
@@ -38,7 +47,7 @@ SELECTION = ["--select", *(f"+{model}" for model in DOWNSTREAM)]
 def _state(settings: Settings) -> dict[str, list[tuple]]:
     """Every row of the aggregates (without the watermark, which differs by design) and of their readers."""
     state = {}
-    for model in (*AGGREGATES, *DOWNSTREAM):
+    for model in dict.fromkeys((*AGGREGATES, *DOWNSTREAM)):
         columns = [
             row[0]
             for row in _query(
@@ -69,15 +78,33 @@ def _delta(settings: Settings, landing: Path) -> dict[str, str]:
         latest = con.execute(
             "select max(ordered_date) from intermediate.int_orders_validated where not is_quarantined"
         ).fetchone()[0]
-        # Two customers with completed orders, a third to break, one of the first's orders to re-issue.
+        # Two customers with completed orders, a third (with an account manager) to break, one
+        # of the first's orders to re-issue, a fourth with a late ticket.
         buyers = [
             row[0]
             for row in con.execute(
                 "select customer_id from intermediate.int_customer_order_days_aggregated"
                 " where completed_order_lines > 0 group by customer_id having count(*) >= 3"
-                " order by customer_id limit 3"
+                " order by customer_id limit 2"
             ).fetchall()
         ]
+        buyers += [
+            row[0]
+            for row in con.execute(
+                "select customer_id from intermediate.int_customer_order_days_aggregated"
+                " where customer_id not in (?, ?) and customer_id in ("
+                "   select customer_id from intermediate.int_customers_validated"
+                "   where not is_quarantined and account_manager_id is not null)"
+                " group by customer_id having count(*) >= 3 order by customer_id limit 1",
+                buyers,
+            ).fetchall()
+        ]
+        ticket = con.execute(
+            "select * exclude (_load_id, _source_file, _source_line_number, _loaded_at) from raw.support_tickets"
+            " where customer_id not in (?, ?, ?) and handle_minutes > 0 and closed_at is not null"
+            " order by ticket_id limit 1",
+            buyers,
+        ).fetchone()
         reissued = con.execute(
             "select order_id, ordered_at, status, sales_channel, is_expedited, currency"
             " from raw.orders where customer_id = ? and lower(status) = 'completed' order by order_id limit 1",
@@ -129,7 +156,25 @@ def _delta(settings: Settings, landing: Path) -> dict[str, str]:
         ],
         [[*broken[:7], "nowhere", *broken[8:]]],
     )
-    return {"late_buyer": buyers[1], "reissued_from": buyers[0], "broken": buyers[2], "product": product[0]}
+    opened = dt.datetime.combine(latest - dt.timedelta(days=20), dt.time(9))
+    _write_csv(
+        landing / "support_tickets" / "support_tickets_delta.csv",
+        [
+            "ticket_id", "customer_id", "opened_at", "closed_at", "channel", "category", "priority",
+            "handle_minutes", "is_escalated", "csat_score",
+        ],
+        [[
+            "TD-LATE", ticket[1], opened, opened + dt.timedelta(hours=2), *ticket[4:8],
+            "true" if ticket[8] else "false", ticket[9],
+        ]],
+    )
+    return {
+        "late_buyer": buyers[1],
+        "reissued_from": buyers[0],
+        "broken": buyers[2],
+        "product": product[0],
+        "ticket_customer": ticket[1],
+    }
 
 
 def test_incremental_customer_aggregates_after_new_late_and_changed_rows_equal_a_full_refresh(
@@ -145,7 +190,7 @@ def test_incremental_customer_aggregates_after_new_late_and_changed_rows_equal_a
     run_dbt(["run", *SELECTION, "--full-refresh"], settings)
     full_refresh = _state(settings)
 
-    for model in (*AGGREGATES, *DOWNSTREAM):
+    for model in dict.fromkeys((*AGGREGATES, *DOWNSTREAM)):
         assert incremental[model] == full_refresh[model], model
     # The load changed what it should: the broken customer has no order days left, the
     # re-issued order moved, and the late order arrived.
@@ -160,3 +205,27 @@ def test_incremental_customer_aggregates_after_new_late_and_changed_rows_equal_a
     categories = "int_customer_category_days_aggregated"
     changed_categories = set(before[categories]) ^ set(incremental[categories])
     assert {row[0] for row in changed_categories} - {touched["late_buyer"], touched["reissued_from"], touched["broken"]}
+    # The late ticket costs its customer support minutes; the broken customer's account
+    # manager now shares its monthly cost among fewer customers, the load touched none of them.
+    activities = "int_cost_to_serve_activities_costed"
+    changed_activities = set(before[activities]) ^ set(incremental[activities])
+    assert touched["ticket_customer"] in {row[0] for row in changed_activities}
+    loaded = {touched["late_buyer"], touched["reissued_from"], touched["broken"], touched["ticket_customer"]}
+    assert {row[0] for row in changed_activities if row[2] == "account_management"} - loaded
+
+
+def test_incremental_finance_models_for_another_review_date_equal_a_full_refresh(
+    built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("customer_aggregates_review"))
+    before = _state(settings)
+    other_review = ["--vars", "{review_months_before_latest: 12}"]
+    run_dbt(["run", *SELECTION, *other_review], settings)
+    incremental = _state(settings)
+    run_dbt(["run", *SELECTION, *other_review, "--full-refresh"], settings)
+    full_refresh = _state(settings)
+
+    for model in dict.fromkeys((*AGGREGATES, *DOWNSTREAM)):
+        assert incremental[model] == full_refresh[model], model
+    assert incremental["int_customer_profits_aggregated"] != before["int_customer_profits_aggregated"]
+    assert incremental["int_cost_to_serve_activities_costed"] != before["int_cost_to_serve_activities_costed"]

@@ -10,6 +10,21 @@
 --                       account_manager_year rate (from int_account_manager_costs_allocated)
 -- An activity without a matching rate is kept with cost 0 and has_rate = false; the test
 -- assert_cost_every_activity_has_a_rate fails the build when any exist.
+-- Incremental by customer (incremental_by_key, macros/incremental.sql): a run recomputes the
+-- customers whose activities may have changed since loaded_through
+-- (finance_customers_touched_since_watermark: touched by loads, sharing an account manager
+-- with a customer loaded since, or every customer after new cost rates or another review
+-- date; then the pre-hook empties the table first); a customer left without activities is
+-- deleted by the post-hook.
+{%- set by_customer = incremental_by_key('customer_id') %}
+{{ config(
+    pre_hook=("{{ finance_empty_when_everything_changed(review_date_changed()) }}" if by_customer.materialized == 'incremental' else ''),
+    post_hook=("delete from {{ this }} where activity is null" if by_customer.materialized == 'incremental' else ''),
+    **by_customer
+) }}
+-- depends_on: {{ ref('int_customers_touched_by_loads') }}, {{ ref('int_customers_validated') }}
+-- depends_on: {{ ref('int_cost_rates_validated') }}, {{ ref('int_acquisition_spend_validated') }}
+
 with
 
 review_parameters as (
@@ -42,6 +57,14 @@ account_manager_allocations as (
 
 ),
 
+{% if is_incremental() %}
+touched_customers as (
+
+    {{ finance_customers_touched_since_watermark(review_date_changed()) }}
+
+),
+{% endif %}
+
 clean_tickets as (
 
     select
@@ -55,6 +78,9 @@ clean_tickets as (
     cross join review_parameters
     where not support_tickets.is_quarantined
         and support_tickets.opened_date <= review_parameters.review_date
+    {%- if is_incremental() %}
+        and support_tickets.customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
 ),
 
@@ -70,6 +96,9 @@ clean_orders as (
     cross join review_parameters
     where not orders.is_quarantined
         and orders.ordered_date <= review_parameters.review_date
+    {%- if is_incremental() %}
+        and orders.customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
 ),
 
@@ -198,14 +227,64 @@ account_management as (
         allocated_cost as cost,
         has_rate
     from account_manager_allocations
+    {%- if is_incremental() %}
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
 ),
 
-final as (
+activities as (
 
     select * from rated
     union all
     select * from account_management
+
+),
+
+{% if is_incremental() %}
+-- One row per touched customer without activities left: it makes delete+insert remove the
+-- customer's old rows; the post-hook deletes it.
+emptied_customers as (
+
+    select
+        customer_id,
+        cast(null as date) as activity_date,
+        cast(null as {{ dbt.type_string() }}) as activity,
+        cast(null as {{ dbt.type_string() }}) as activity_id,
+        cast(null as {{ dbt.type_string() }}) as support_channel,
+        cast(null as {{ dbt.type_string() }}) as account_manager_id,
+        null as quantity,
+        null as rate,
+        0 as cost,
+        false as has_rate
+    from touched_customers
+    where customer_id not in (select activities.customer_id from activities)
+
+),
+
+activities_and_emptied as (
+
+    select * from activities
+    union all
+    select * from emptied_customers
+
+),
+{% else %}
+activities_and_emptied as (
+
+    select * from activities
+
+),
+{% endif %}
+
+final as (
+
+    select
+        activities_and_emptied.*,
+        review_parameters.review_date,
+        {{ customer_touches_watermark() }} as loaded_through
+    from activities_and_emptied
+    cross join review_parameters
 
 )
 

@@ -5,29 +5,18 @@
 -- customer-level results: int_customer_order_days_aggregated sums it per day (profitability,
 -- purchase days, RFM) and int_segment_customer_categories_aggregated per category (product
 -- adoption; an order has one date, so distinct orders per day add up over any range of days).
--- Incremental by customer (incremental_by_key, macros/incremental.sql; touched customers: macros/incremental/customer_aggregates.sql): a run re-aggregates every
--- customer with an order, line, product or customer row loaded after loaded_through, the
--- latest _loaded_at the table has seen (late-arriving rows and quarantine changes included);
+-- Incremental by customer (incremental_by_key, macros/incremental.sql): a run re-aggregates
+-- the customers that loads after loaded_through touched (int_customers_touched_by_loads, once
+-- per run: new, late-arriving and re-sent rows, quarantine changes included);
 -- a customer left without earning lines is deleted by the post-hook.
 {%- set by_customer = incremental_by_key('customer_id') %}
 {{ config(
     post_hook=("delete from {{ this }} where ordered_date is null" if by_customer.materialized == 'incremental' else ''),
     **by_customer
 ) }}
+-- depends_on: {{ ref('int_customers_touched_by_loads') }}, {{ ref('int_customers_validated') }}
 
 with
-
-customers as (
-
-    select * from {{ ref('int_customers_validated') }}
-
-),
-
-orders as (
-
-    select * from {{ ref('int_orders_validated') }}
-
-),
 
 order_lines as (
 
@@ -35,76 +24,32 @@ order_lines as (
 
 ),
 
-products as (
-
-    select * from {{ ref('int_products_validated') }}
-
-),
-
-watermark as (
-
-    select max(_loaded_at) as loaded_through
-    from (
-        select _loaded_at from customers
-        union all
-        select _loaded_at from orders
-        union all
-        select _loaded_at from order_lines
-        union all
-        select _loaded_at from products
-    ) as loads
-
-),
-
 {% if is_incremental() %}
 touched_customers as (
 
-    {{ customers_with_order_facts_loaded_since_watermark('customers', 'orders', 'order_lines', 'products') }}
+    {{ customers_touched_since_watermark() }}
 
 ),
 {% endif %}
 
-completed_orders as (
+-- The order line already carries its order's current customer, date and status and its
+-- product's category and unit cost (int_order_lines_validated), and a clean line has a clean
+-- order and a clean product: no join.
+completed_lines as (
 
     select
-        order_id,
         customer_id,
-        ordered_date
-    from orders
+        ordered_date,
+        product_category,
+        order_id,
+        quantity * unit_price - discount_amount as net_revenue,
+        quantity * unit_cost as cogs
+    from order_lines
     where not is_quarantined
         and order_status = 'completed'
     {%- if is_incremental() %}
         and customer_id in (select customer_id from touched_customers)
     {%- endif %}
-
-),
-
-clean_products as (
-
-    select
-        product_id,
-        product_category,
-        unit_cost
-    from products
-    where not is_quarantined
-
-),
-
-completed_lines as (
-
-    select
-        completed_orders.customer_id,
-        completed_orders.ordered_date,
-        clean_products.product_category,
-        order_lines.order_id,
-        order_lines.quantity * order_lines.unit_price - order_lines.discount_amount as net_revenue,
-        order_lines.quantity * clean_products.unit_cost as cogs
-    from order_lines
-    inner join completed_orders
-        on order_lines.order_id = completed_orders.order_id
-    inner join clean_products
-        on order_lines.product_id = clean_products.product_id
-    where not order_lines.is_quarantined
 
 ),
 
@@ -169,9 +114,8 @@ final as (
         cast(category_days_and_emptied.order_lines as {{ dbt.type_bigint() }}) as order_lines,
         cast(category_days_and_emptied.net_revenue as {{ dbt.type_numeric() }}) as net_revenue,
         cast(category_days_and_emptied.cogs as {{ dbt.type_numeric() }}) as cogs,
-        watermark.loaded_through
+        {{ customer_touches_watermark() }} as loaded_through
     from category_days_and_emptied
-    cross join watermark
 
 )
 

@@ -6,39 +6,22 @@
 --                               (a day with one is a purchase day)
 --   order_revenue / cogs        of those lines (returns and cancellations earn nothing),
 --                               exact decimals, summed from int_customer_category_days_aggregated
--- Incremental by customer (incremental_by_key, macros/incremental.sql; touched customers: macros/incremental/customer_aggregates.sql): a run re-aggregates every
--- customer with an order, line, product or customer row loaded after loaded_through, the
--- latest _loaded_at the table has seen (late-arriving rows and quarantine changes included);
+-- Incremental by customer (incremental_by_key, macros/incremental.sql): a run re-aggregates
+-- the customers that loads after loaded_through touched (int_customers_touched_by_loads, once
+-- per run: new, late-arriving and re-sent rows, quarantine changes included);
 -- a customer left without clean orders is deleted by the post-hook.
 {%- set by_customer = incremental_by_key('customer_id') %}
 {{ config(
     post_hook=("delete from {{ this }} where ordered_date is null" if by_customer.materialized == 'incremental' else ''),
     **by_customer
 ) }}
+-- depends_on: {{ ref('int_customers_touched_by_loads') }}, {{ ref('int_customers_validated') }}
 
 with
-
-customers as (
-
-    select * from {{ ref('int_customers_validated') }}
-
-),
 
 orders as (
 
     select * from {{ ref('int_orders_validated') }}
-
-),
-
-order_lines as (
-
-    select * from {{ ref('int_order_lines_validated') }}
-
-),
-
-products as (
-
-    select * from {{ ref('int_products_validated') }}
 
 ),
 
@@ -48,25 +31,10 @@ category_days as (
 
 ),
 
-watermark as (
-
-    select max(_loaded_at) as loaded_through
-    from (
-        select _loaded_at from customers
-        union all
-        select _loaded_at from orders
-        union all
-        select _loaded_at from order_lines
-        union all
-        select _loaded_at from products
-    ) as loads
-
-),
-
 {% if is_incremental() %}
 touched_customers as (
 
-    {{ customers_with_order_facts_loaded_since_watermark('customers', 'orders', 'order_lines', 'products') }}
+    {{ customers_touched_since_watermark() }}
 
 ),
 {% endif %}
@@ -177,9 +145,8 @@ final as (
         cast(order_days_and_emptied.completed_order_lines as {{ dbt.type_bigint() }}) as completed_order_lines,
         cast(order_days_and_emptied.order_revenue as {{ dbt.type_numeric() }}) as order_revenue,
         cast(order_days_and_emptied.cogs as {{ dbt.type_numeric() }}) as cogs,
-        watermark.loaded_through
+        {{ customer_touches_watermark() }} as loaded_through
     from order_days_and_emptied
-    cross join watermark
 
 )
 

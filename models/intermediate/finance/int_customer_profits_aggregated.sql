@@ -9,7 +9,22 @@
 -- rolling window (order facts arrive already summed per day from
 -- int_customer_order_days_aggregated); fiscal years, the rolling window and lifetime are
 -- sums of those few rows per customer.
+-- Incremental by customer (incremental_by_key, macros/incremental.sql): a run recomputes the
+-- customers whose facts may have changed since loaded_through
+-- (finance_customers_touched_since_watermark: touched by loads, sharing an account manager
+-- or an acquisition channel-month with a customer loaded since, or every customer after new
+-- cost rates or acquisition spend, or when the periods changed, e.g. another review date:
+-- then the pre-hook empties the table first);
+-- a customer left without rows (quarantined since) is deleted by the post-hook.
 {%- set max_period_days = 40000 %}
+{%- set by_customer = incremental_by_key('customer_id') %}
+{{ config(
+    pre_hook=("{{ finance_empty_when_everything_changed(reporting_periods_changed()) }}" if by_customer.materialized == 'incremental' else ''),
+    post_hook=("delete from {{ this }} where period_type is null" if by_customer.materialized == 'incremental' else ''),
+    **by_customer
+) }}
+-- depends_on: {{ ref('int_customers_touched_by_loads') }}, {{ ref('int_customers_validated') }}
+-- depends_on: {{ ref('int_cost_rates_validated') }}, {{ ref('int_acquisition_spend_validated') }}
 
 with
 
@@ -60,6 +75,14 @@ acquisition_costs as (
     select * from {{ ref('int_acquisition_costs_allocated') }}
 
 ),
+
+{% if is_incremental() %}
+touched_customers as (
+
+    {{ finance_customers_touched_since_watermark(reporting_periods_changed()) }}
+
+),
+{% endif %}
 
 day_numbers as (
 
@@ -137,6 +160,9 @@ known_customers as (
     cross join review_parameters
     where not customers.is_quarantined
         and customers.signup_date <= review_parameters.review_date
+    {%- if is_incremental() %}
+        and customers.customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
 ),
 
@@ -149,6 +175,9 @@ clean_tickets as (
     cross join review_parameters
     where not support_tickets.is_quarantined
         and support_tickets.opened_date <= review_parameters.review_date
+    {%- if is_incremental() %}
+        and support_tickets.customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
 ),
 
@@ -171,6 +200,9 @@ day_facts as (
         cast(null as {{ type_double() }}) as cost_to_serve,
         cast(null as {{ dbt.type_numeric() }}) as acquisition_cost
     from order_days
+    {%- if is_incremental() %}
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
     union all
 
@@ -209,6 +241,9 @@ day_facts as (
         cost,
         null
     from activities
+    {%- if is_incremental() %}
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
     union all
 
@@ -228,6 +263,9 @@ day_facts as (
         null,
         acquisition_cost
     from acquisition_costs
+    {%- if is_incremental() %}
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
 
 ),
 
@@ -335,6 +373,9 @@ contract_totals as (
         period_label,
         sum(contract_revenue) as contract_revenue
     from contract_revenues
+    {%- if is_incremental() %}
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    {%- endif %}
     group by
         customer_id,
         period_type,
@@ -477,7 +518,7 @@ profit as (
 
 ),
 
-final as (
+customer_period_profits as (
 
     select
         customer_id,
@@ -505,6 +546,46 @@ final as (
         completed_orders,
         tickets
     from profit
+
+),
+
+{% if is_incremental() %}
+-- One row per touched customer without rows left: it makes delete+insert remove the
+-- customer's old rows; the post-hook deletes it.
+emptied_customers as (
+
+    select
+        customer_id,
+        {%- for column in range(22) %}
+        null as empty_{{ column }},
+        {%- endfor %}
+        null as tickets
+    from touched_customers
+    where customer_id not in (select customer_period_profits.customer_id from customer_period_profits)
+
+),
+
+profits_and_emptied as (
+
+    select * from customer_period_profits
+    union all
+    select * from emptied_customers
+
+),
+{% else %}
+profits_and_emptied as (
+
+    select * from customer_period_profits
+
+),
+{% endif %}
+
+final as (
+
+    select
+        profits_and_emptied.*,
+        {{ customer_touches_watermark() }} as loaded_through
+    from profits_and_emptied
 
 )
 
