@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
+from segmentation.ingest.contract import seed_values
 from segmentation.sample.generate import ENTITIES, GenerationSummary, GeneratorConfig, generate
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -68,7 +69,9 @@ def load_contract() -> dict[str, list[ContractColumn]]:
                     name=column["name"],
                     type=meta["type"],
                     nullable=bool(meta.get("nullable", False)),
-                    allowed=tuple(str(v) for v in meta.get("allowed", ())),
+                    # A seed's values (seeds/<name>.csv, first column) when the contract names one.
+                    allowed=tuple(str(v) for v in meta.get("allowed", ()))
+                    or (seed_values(meta["allowed_seed"]) if meta.get("allowed_seed") else ()),
                 )
             )
         contract[table["name"]] = columns
