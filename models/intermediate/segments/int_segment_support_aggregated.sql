@@ -26,8 +26,11 @@ clean_tickets as (
         support_tickets.opened_date,
         support_tickets.support_channel,
         support_tickets.csat_score,
-        {{ dbt.datediff('support_tickets.opened_at', 'support_tickets.first_response_at', 'second') }} / 3600.0
-            as first_response_hours,
+        -- Only where there is a first response: dbt-spark's datediff asserts non-null timestamps.
+        case
+            when support_tickets.first_response_at is not null
+                then {{ dbt.datediff('support_tickets.opened_at', 'support_tickets.first_response_at', 'second') }} / 3600.0
+        end as first_response_hours,
         support_tickets.opened_date >= review_parameters.rolling_window_start as is_in_rolling_window
     from support_tickets
     cross join review_parameters
