@@ -27,10 +27,12 @@ clean_tickets as (
         support_tickets.support_channel,
         support_tickets.csat_score,
         -- Only where there is a first response: dbt-spark's datediff asserts non-null timestamps.
+        -- Whole seconds, so the mean below is exact (an avg of doubles varies in its last bits
+        -- with the order threads finish; see exact_mean).
         case
             when support_tickets.first_response_at is not null
-                then {{ dbt.datediff('support_tickets.opened_at', 'support_tickets.first_response_at', 'second') }} / 3600.0
-        end as first_response_hours,
+                then {{ dbt.datediff('support_tickets.opened_at', 'support_tickets.first_response_at', 'second') }}
+        end as first_response_seconds,
         support_tickets.opened_date >= review_parameters.rolling_window_start as is_in_rolling_window
     from support_tickets
     cross join review_parameters
@@ -88,8 +90,8 @@ rolling_support as (
         count(case when is_in_rolling_window then csat_score end) as rolling_csat_responses,
         avg(case when is_in_rolling_window then {{ as_double('csat_score') }} end)
             as rolling_mean_csat,
-        count(case when is_in_rolling_window then first_response_hours end) as rolling_first_responses,
-        avg(case when is_in_rolling_window then {{ as_double('first_response_hours') }} end)
+        count(case when is_in_rolling_window then first_response_seconds end) as rolling_first_responses,
+        {{ as_double('avg(case when is_in_rolling_window then first_response_seconds end)') }} / 3600.0
             as rolling_mean_first_response_hours
     from clean_tickets
     group by customer_id
