@@ -153,6 +153,13 @@ def seed_values(seed: str, project_dir: Path = PROJECT_DIR) -> tuple[str, ...]:
         return tuple(row[0] for row in list(csv.reader(handle))[1:] if row)
 
 
+def allowed_values(column: Column, project_dir: Path = PROJECT_DIR) -> tuple[str, ...]:
+    """The values a column allows: the contract's list, or its seed's values; () = any."""
+    if column.allowed_seed:
+        return seed_values(column.allowed_seed, project_dir)
+    return column.allowed
+
+
 B2C_MODE = """## Consumer (B2C) data
 
 Nothing in the contract assumes a business customer. A consumer business leaves out what it
