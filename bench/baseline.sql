@@ -121,6 +121,7 @@ qualify row_number() over (
     and not coalesce(
         tickets.opened_at > tickets._loaded_at
         or tickets.closed_at < tickets.opened_at
+        or tickets.first_response_at < tickets.opened_at
         or lower(tickets.channel) not in {allowed:support_tickets.channel}
         or lower(tickets.category) not in {allowed:support_tickets.category}
         or lower(tickets.priority) not in {allowed:support_tickets.priority}

@@ -88,14 +88,15 @@ def _has_view(con: duckdb.DuckDBPyConnection, entity: str) -> bool:
 
 
 def allowed_values() -> dict[str, str]:
-    """'{allowed:entity.column}' -> SQL list literal, from the data contract."""
-    from segmentation.ingest.contract import load_contract
+    """'{allowed:entity.column}' -> SQL list literal, from the data contract (or the seed it names)."""
+    from segmentation.ingest.contract import allowed_values, load_contract
 
     literals = {}
     for entity in load_contract().entities:
         for column in entity.columns:
-            if column.allowed:
-                quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in column.allowed)
+            allowed = allowed_values(column)
+            if allowed:
+                quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in allowed)
                 literals[f"{{allowed:{entity.name}.{column.name}}}"] = f"({quoted})"
     return literals
 
@@ -156,12 +157,12 @@ def _not_in(values: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
 
 
 def pandas_baseline(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
-    from segmentation.ingest.contract import load_contract
+    from segmentation.ingest.contract import allowed_values, load_contract
 
     contract = load_contract()
 
     def allowed(entity: str, column: str) -> tuple[str, ...]:
-        return contract.entity(entity).column(column).allowed
+        return allowed_values(contract.entity(entity).column(column))
 
     raw = read_raw_frames(con)
 
@@ -225,6 +226,7 @@ def pandas_baseline(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
         & ~(
             _fires(tickets["opened_at"] > tickets["_loaded_at"])
             | _fires(tickets["closed_at"] < tickets["opened_at"])
+            | _fires(tickets["first_response_at"] < tickets["opened_at"])
             | _not_in(tickets["support_channel"], allowed("support_tickets", "channel"))
             | _not_in(tickets["category"].str.lower(), allowed("support_tickets", "category"))
             | _not_in(tickets["priority"].str.lower(), allowed("support_tickets", "priority"))

@@ -93,7 +93,10 @@ def write_delta(landing: Path, share: float = 0.01, tag: str = "0001") -> dict[s
             select * exclude (moved_days) replace (
                 'D{tag}' || ticket_id as ticket_id,
                 strftime(cast(opened_at as timestamp) + to_days(cast(moved_days as integer)), {FORMAT}) as opened_at,
-                strftime(cast(closed_at as timestamp) + to_days(cast(moved_days as integer)), {FORMAT}) as closed_at
+                strftime(cast(closed_at as timestamp) + to_days(cast(moved_days as integer)), {FORMAT}) as closed_at,
+                strftime(
+                    cast(first_response_at as timestamp) + to_days(cast(moved_days as integer)), {FORMAT}
+                ) as first_response_at
             )
             from shifted
         """,

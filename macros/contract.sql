@@ -21,6 +21,29 @@
 
 
 {#-
+    The quarantine reason of a landing value that the seed named by the column's contract
+    meta `allowed_seed` does not list: "<column>_not_in_seeds/<seed>.csv", so the reason
+    names the file to edit (segmentation/ingest/contract.py builds the same text). The
+    model joins the seed itself (an import CTE over ref('<seed>')), so dbt sees the
+    dependency at parse time.
+-#}
+{% macro contract_seed_reason(table_name, column_name) -%}
+    {%- if not execute -%}
+        {{ column_name }}_not_in_seed
+    {%- else -%}
+        {%- set source_node = graph.sources['source.' ~ project_name ~ '.landing.' ~ table_name] -%}
+        {%- set column = source_node.columns[column_name] -%}
+        {%- set meta = column.config.meta if column.config and column.config.meta else column.meta -%}
+        {%- set seed = meta.get('contract', {}).get('allowed_seed') -%}
+        {%- if not seed -%}
+            {{ exceptions.raise_compiler_error("landing." ~ table_name ~ "." ~ column_name ~ " has no allowed_seed in the contract") }}
+        {%- endif -%}
+        {{ column_name }}_not_in_seeds/{{ seed }}.csv
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
     The reasons a row is quarantined, as one string ("unknown_customer; duplicate_order_id"),
     or null when the row is clean. `checks` is a list of (condition, reason) pairs; every
     failing check is listed, so a row with two problems says both.

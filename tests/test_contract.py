@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import yaml
 
-from segmentation.ingest.contract import load_contract, render_markdown
+from segmentation.ingest.contract import load_contract, render_markdown, seed_values
 from segmentation.ingest.load import METADATA_COLUMNS, load_landing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -34,6 +35,46 @@ def test_every_raw_column_is_described_and_every_entity_has_a_key() -> None:
 def test_pii_columns_are_marked() -> None:
     customers = load_contract(PROJECT_DIR).entity("customers")
     assert {c.name for c in customers.columns if c.pii} == {"customer_name", "email"}
+
+
+def test_a_consumer_business_needs_no_firmographics_list_price_or_channels() -> None:
+    contract = load_contract(PROJECT_DIR)
+    optional = {
+        "customers": {"customer_name", "email", "industry", "company_size_band", "country", "region",
+                      "acquisition_channel"},
+        "products": {"list_price"},
+        "orders": {"sales_channel"},
+    }
+    for entity, columns in optional.items():
+        for name in columns:
+            column = contract.entity(entity).column(name)
+            assert not column.required and column.nullable, f"{entity}.{name}"
+    assert contract.entity("customers").required_columns == ("customer_id", "signup_date")
+
+
+def test_channels_and_categories_are_allowed_by_seeds_the_dbt_project_declares() -> None:
+    contract = load_contract(PROJECT_DIR)
+    seeded = {
+        (entity.name, column.name): column.allowed_seed
+        for entity in contract.entities for column in entity.columns if column.allowed_seed
+    }
+    assert seeded == {
+        ("customers", "acquisition_channel"): "acquisition_channels",
+        ("acquisition_spend", "acquisition_channel"): "acquisition_channels",
+        ("orders", "sales_channel"): "sales_channels",
+        ("products", "category"): "product_categories",
+    }
+    declared = {s["name"]: s for s in yaml.safe_load((PROJECT_DIR / "seeds" / "_seeds.yml").read_text())["seeds"]}
+    for (entity, name), seed in seeded.items():
+        column = contract.entity(entity).column(name)
+        assert not column.allowed, f"{entity}.{name}: a hard-coded list next to the seed"
+        assert seed in declared, seed
+        values = seed_values(seed, PROJECT_DIR)
+        assert values and all(v == v.lower() for v in values), seed
+        assert column.quarantine_reason_not_in_seed == f"{name}_not_in_seeds/{seed}.csv"
+    document = render_markdown(contract)
+    assert "values of seed `seeds/sales_channels.csv`" in document
+    assert "## Consumer (B2C) data" in document
 
 
 def test_raw_zone_files_have_exactly_the_contract_columns_before_any_data(tmp_path: Path) -> None:

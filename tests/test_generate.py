@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 import yaml
 
+from segmentation.ingest.contract import seed_values
 from segmentation.sample.generate import ENTITIES, GenerationSummary, GeneratorConfig, generate
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -67,7 +69,9 @@ def load_contract() -> dict[str, list[ContractColumn]]:
                     name=column["name"],
                     type=meta["type"],
                     nullable=bool(meta.get("nullable", False)),
-                    allowed=tuple(str(v) for v in meta.get("allowed", ())),
+                    # A seed's values (seeds/<name>.csv, first column) when the contract names one.
+                    allowed=tuple(str(v) for v in meta.get("allowed", ()))
+                    or (seed_values(meta["allowed_seed"]) if meta.get("allowed_seed") else ()),
                 )
             )
         contract[table["name"]] = columns
@@ -642,3 +646,74 @@ def test_zero_defect_rate_gives_clean_data(tmp_path: Path) -> None:
     assert summary.defects == 0
     log = (tmp_path / "ground_truth" / "injected_defects.csv").read_text(encoding="utf-8")
     assert log.splitlines() == ["entity,record_key,source_file,defect"]
+
+
+# --------------------------------------------------------------------------------------
+# First responses (support_tickets.first_response_at)
+# --------------------------------------------------------------------------------------
+
+
+def test_first_responses_come_after_opening_and_never_in_self_service(sample: Sample) -> None:
+    by_channel = dict(
+        (channel, (tickets, answered, median_hours))
+        for channel, tickets, answered, median_hours in sample.rows(
+            "SELECT channel, count(*), count(first_response_at),"
+            " median(date_diff('second', opened_at, first_response_at) / 3600.0)"
+            " FROM raw_support_tickets GROUP BY channel"
+        )
+    )
+    assert by_channel["self_service"][1] == by_channel["community"][1] == 0
+    for channel in ("phone", "chat", "email", "virtual_agent"):
+        tickets, answered, _ = by_channel[channel]
+        assert answered >= 0.99 * tickets, channel
+    # Phone and chat are answered within minutes, email within hours.
+    assert by_channel["phone"][2] < 0.25 and by_channel["chat"][2] < 0.25
+    assert 0.5 < by_channel["email"][2] < 12
+    # Only the closed_before_opened defects are answered after they were "closed".
+    assert sample.scalar(
+        "SELECT count(*) FROM raw_support_tickets WHERE (first_response_at < opened_at"
+        " OR first_response_at > closed_at) AND ticket_id NOT IN (SELECT record_key"
+        " FROM truth_injected_defects WHERE defect = 'closed_before_opened')"
+    ) == 0
+
+
+def test_valuable_customers_are_answered_faster(sample: Sample) -> None:
+    median_email_hours = dict(
+        sample.rows(
+            "SELECT truth.value_class, median(date_diff('second', t.opened_at, t.first_response_at) / 3600.0)"
+            " FROM raw_support_tickets t JOIN truth_customers truth USING (customer_id)"
+            " WHERE t.channel = 'email' GROUP BY truth.value_class"
+        )
+    )
+    assert median_email_hours["platinum"] < median_email_hours["silver"] < median_email_hours["negative"]
+
+
+def test_first_responses_do_not_change_any_other_sample_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first responses come from their own random stream: without them (every ticket
+    unanswered), every other value of every file is the same."""
+    from segmentation.sample import generate as generator
+
+    generate(SMALL, tmp_path / "with")
+    monkeypatch.setattr(
+        generator, "_first_responses",
+        lambda rng, channel, *args: np.full(channel.shape[0], generator.NO_TIME, dtype=np.int64),
+    )
+    generate(SMALL, tmp_path / "without")
+
+    with_hashes, without_hashes = file_hashes(tmp_path / "with"), file_hashes(tmp_path / "without")
+    tickets = {name for name in with_hashes if "support_tickets" in name}
+    assert tickets and {k: v for k, v in with_hashes.items() if k not in tickets} == {
+        k: v for k, v in without_hashes.items() if k not in tickets
+    }
+    con = duckdb.connect()
+    for name in tickets:
+        with_rows, without_rows = (
+            con.execute(
+                f"SELECT * EXCLUDE (first_response_at) FROM read_csv('{root / name}', all_varchar = true)"
+            ).fetchall()
+            for root in (tmp_path / "with", tmp_path / "without")
+        )
+        assert with_rows == without_rows
+        assert con.execute(
+            f"SELECT count(first_response_at) FROM read_csv('{tmp_path / 'with' / name}', all_varchar = true)"
+        ).fetchone()[0] > 0

@@ -221,6 +221,7 @@ VALUE_RANGES: dict[str, tuple[Check, ...]] = {
         between("handle_minutes", 0, row_filter=CLEAN_ROWS),
         between("csat_score", 1, 5, row_filter=CLEAN_ROWS),
         not_before("closed_at", "opened_at", row_filter=CLEAN_ROWS),
+        not_before("first_response_at", "opened_at", row_filter=CLEAN_ROWS),
     ),
     "cost_rates": (
         between("rate", 0, row_filter=CLEAN_ROWS),
@@ -238,7 +239,7 @@ VALUE_RANGES: dict[str, tuple[Check, ...]] = {
 NOT_AFTER_LOAD: dict[str, dict[str, Severity]] = {
     "customers": {"signup_date": CRITICAL},
     "orders": {"ordered_at": CRITICAL},
-    "support_tickets": {"opened_at": CRITICAL, "closed_at": WARNING},
+    "support_tickets": {"opened_at": CRITICAL, "closed_at": WARNING, "first_response_at": WARNING},
     "acquisition_spend": {"spend_month": WARNING},
 }
 

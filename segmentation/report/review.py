@@ -83,6 +83,7 @@ LABELS = {
     "account_manager_missing": "No account manager, though entitled",
     "valuable_routed_to_self_service": "Valuable, routed to self-service",
     "csat_below_threshold": "CSAT below threshold",
+    "first_response_above_sla": "First response slower than the SLA",
     "account_manager_not_entitled": "Account manager not entitled",
     "cost_to_serve_above_budget": "Cost to serve above budget",
     "entitled_and_assigned": "Assigned (entitled)", "entitled_not_assigned": "Missing (entitled)",
@@ -578,7 +579,7 @@ def _tables(data: _ReportData) -> list[tuple[str, str, str, list[str], list[list
     )
     tables.append((
         "entitlement-gaps", "Action list: entitlement gaps",
-        "Valuable customers whose service policy promises something they do not get, highest predicted CLV "
+        "Customers whose service policy promises something they do not get, highest predicted CLV "
         f"first (top {ACTION_LIST_ROWS}; all of them in customer_entitlement_gaps). All gaps: "
         f"{summary or 'none'}.",
         ["Customer", "Value tier", "Gap", "Why", "Account manager", "Routing queue", clv_header],

@@ -295,6 +295,15 @@ PLAN_FEES = (600.0, 2_400.0, 6_000.0)  # annual fee: basic, premium, enterprise
 HANDLE_MINUTES = ((12.0, 0.5), (8.0, 0.6), (10.0, 0.5), (0.0, 0.0), (0.0, 0.0), (3.0, 0.5))
 RESOLUTION_HOURS = (0.5, 20.0, 0.7, 0.1, 30.0, 0.2)  # median time to close, by channel
 MAX_RESOLUTION_HOURS = 20 * 24.0  # stale tickets get closed, so only recent ones stay open
+# Time to first response: lognormal median hours by channel (nan: no answer expected, the
+# self-service channels), scaled per value class (valuable accounts are answered first) and
+# per priority. Drawn from their own random stream (FIRST_RESPONSE_STREAM), so adding them
+# left every other sample value as it was.
+FIRST_RESPONSE_HOURS = (0.04, 3.0, 0.06, math.nan, math.nan, 0.002)  # by SUPPORT_CHANNELS
+FIRST_RESPONSE_SIGMA = 1.0
+FIRST_RESPONSE_CLASS_FACTOR = (0.3, 0.5, 1.0, 1.5, 2.0)  # by CLASS_PROFILES
+FIRST_RESPONSE_PRIORITY_FACTOR = (1.3, 1.0, 0.6, 0.3)  # by PRIORITIES
+FIRST_RESPONSE_STREAM = 0x46525354  # "FRST": spawn key of the first-response stream
 ESCALATION_BY_CATEGORY = (0.03, 0.02, 0.12, 0.06, 0.03)  # by TICKET_CATEGORIES
 PRIORITY_BY_CATEGORY = (
     (0.30, 0.60, 0.10, 0.00),
@@ -751,8 +760,18 @@ def _pick_products(
     return product
 
 
-def _draw_tickets(rng: np.random.Generator, customers: Table, history: History, counters: Counters) -> Table:
-    """Onboarding bursts plus Poisson tickets until dropout, mostly in the preferred channel."""
+def _draw_tickets(
+    rng: np.random.Generator,
+    response_rng: np.random.Generator,
+    customers: Table,
+    history: History,
+    counters: Counters,
+) -> Table:
+    """Onboarding bursts plus Poisson tickets until dropout, mostly in the preferred channel.
+
+    ``response_rng`` draws only the first responses, so ``rng`` draws what it drew before
+    first responses existed.
+    """
     n = customers["customer_no"].shape[0]
     signup = customers["signup_day"].astype(float)
     onboarding_owner = np.repeat(np.arange(n), customers["onboarding_tickets"])
@@ -803,6 +822,7 @@ def _draw_tickets(rng: np.random.Generator, customers: Table, history: History, 
         + rng.normal(0.0, 0.9, m)
     )
     answered = ~still_open & (rng.random(m) < CSAT_RESPONSE_RATE)
+    first_response = _first_responses(response_rng, channel, priority, value_class, opened, closed, history)
     number = counters.ticket + 1 + np.arange(m, dtype=np.int64)
     counters.ticket += m
     return {
@@ -810,6 +830,7 @@ def _draw_tickets(rng: np.random.Generator, customers: Table, history: History, 
         "customer_no": customers["customer_no"][owner],
         "opened_s": opened,
         "closed_s": np.where(still_open, NO_TIME, closed),
+        "first_response_s": first_response,
         "channel": channel.astype(np.int8),
         "category": category,
         "priority": priority,
@@ -817,6 +838,30 @@ def _draw_tickets(rng: np.random.Generator, customers: Table, history: History, 
         "escalated": escalated,
         "csat": np.where(answered, np.clip(np.round(score), 1, 5), -1).astype(np.int8),
     }
+
+
+def _first_responses(
+    rng: np.random.Generator,
+    channel: np.ndarray,
+    priority: np.ndarray,
+    value_class: np.ndarray,
+    opened: np.ndarray,
+    closed: np.ndarray,
+    history: History,
+) -> np.ndarray:
+    """Seconds of the first answer (NO_TIME: none): never after the ticket was closed, and
+    none yet for a ticket still waiting at the end of the history."""
+    median = (
+        np.array(FIRST_RESPONSE_HOURS)[channel]
+        * np.array(FIRST_RESPONSE_CLASS_FACTOR)[value_class]
+        * np.array(FIRST_RESPONSE_PRIORITY_FACTOR)[priority]
+    )
+    # One draw per ticket whatever its channel, so the stream does not depend on the mix.
+    noise = rng.lognormal(0.0, FIRST_RESPONSE_SIGMA, channel.shape[0])
+    seconds = np.maximum(np.nan_to_num(median * noise * 3600.0), 1.0).astype(np.int64)
+    answered_at = np.minimum(opened + seconds, closed)
+    has_answer = ~np.isnan(median) & (answered_at < history.seconds)
+    return np.where(has_answer, answered_at, NO_TIME)
 
 
 def _handle_minutes(
@@ -1122,6 +1167,7 @@ def _write_tickets(con: duckdb.DuckDBPyConnection, tickets: Table, history: Hist
             "customer_no": tickets["customer_no"],
             "opened_s": tickets["opened_s"],
             "closed_s": tickets["closed_s"],
+            "first_response_s": tickets["first_response_s"],
             "channel": _categorical(tickets["channel"], SUPPORT_CHANNELS),
             "category": _categorical(tickets["category"], TICKET_CATEGORIES),
             "priority": _categorical(tickets["priority"], PRIORITIES),
@@ -1136,11 +1182,16 @@ def _write_tickets(con: duckdb.DuckDBPyConnection, tickets: Table, history: Hist
         f"CASE WHEN closed_s <> {NO_TIME} THEN "
         f"(TIMESTAMP '{history.start} 00:00:00' + to_seconds(closed_s))::TIMESTAMP_S END"
     )
+    first_response = (
+        f"CASE WHEN first_response_s <> {NO_TIME} THEN "
+        f"(TIMESTAMP '{history.start} 00:00:00' + to_seconds(first_response_s))::TIMESTAMP_S END"
+    )
     select = f"""
         SELECT {_id("ticket", "ticket_no")} AS ticket_id,
                {_id("customer", "customer_no")} AS customer_id,
                {_timestamp_sql(history, "opened_s")} AS opened_at,
                {closed} AS closed_at,
+               {first_response} AS first_response_at,
                channel, category, priority,
                handle_minutes::DECIMAL(10, 1) AS handle_minutes,
                escalated AS is_escalated,
@@ -1313,7 +1364,12 @@ def _generate_chunk(
     _assign_account_managers(rng, customers, counters)
     orders = _draw_orders(rng, customers, history, counters)
     lines = _draw_order_lines(rng, customers, orders, run.catalogue, counters)
-    tickets = _draw_tickets(rng, customers, history, counters)
+    # An independent stream for the first responses (keyed by the seed and the part, not
+    # spawned from `seed`), so the rows drawn from `rng` are the same as without them.
+    response_rng = np.random.default_rng(
+        np.random.SeedSequence(run.config.seed, spawn_key=(FIRST_RESPONSE_STREAM, part))
+    )
+    tickets = _draw_tickets(rng, response_rng, customers, history, counters)
     contracts = _draw_contracts(rng, customers, history, counters)
 
     month = _month_index(history, customers["signup_day"])

@@ -7,6 +7,12 @@ spend as (
 
 ),
 
+acquisition_channels as (
+
+    select * from {{ ref('acquisition_channels') }}
+
+),
+
 ranked as (
 
     select
@@ -19,15 +25,17 @@ ranked as (
 checked as (
 
     select
-        *,
+        ranked.*,
         {{ quarantine_reason([
-            ("version_rank > 1", "duplicate_spend_month"),
-            ("acquisition_channel not in " ~ contract_allowed_values('acquisition_spend', 'acquisition_channel'), "invalid_acquisition_channel"),
-            ("spend_month <> " ~ dbt.date_trunc('month', 'spend_month'), "spend_month_not_first_day"),
-            ("spend_amount < 0", "negative_spend"),
-            ("currency <> " ~ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency'), "currency_mismatch"),
+            ("ranked.version_rank > 1", "duplicate_spend_month"),
+            ("known_channels.acquisition_channel is null", contract_seed_reason('acquisition_spend', 'acquisition_channel')),
+            ("ranked.spend_month <> " ~ dbt.date_trunc('month', 'ranked.spend_month'), "spend_month_not_first_day"),
+            ("ranked.spend_amount < 0", "negative_spend"),
+            ("ranked.currency <> " ~ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency'), "currency_mismatch"),
         ]) }} as quarantine_reason
     from ranked
+    left join acquisition_channels as known_channels
+        on ranked.acquisition_channel = lower(known_channels.acquisition_channel)
 
 ),
 

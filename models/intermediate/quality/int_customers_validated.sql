@@ -12,6 +12,12 @@ staged_customers as (
 
 ),
 
+acquisition_channels as (
+
+    select * from {{ ref('acquisition_channels') }}
+
+),
+
 touched_customers as (
 
     select customer_id from staged_customers
@@ -40,18 +46,20 @@ ranked as (
 checked as (
 
     select
-        *,
+        ranked.*,
         {{ quarantine_reason([
-            ("version_rank > 1", "duplicate_customer_id"),
-            ("signup_date > cast(_loaded_at as date)", "signup_in_future"),
-            ("acquisition_channel not in " ~ contract_allowed_values('customers', 'acquisition_channel'), "invalid_acquisition_channel"),
-            ("industry not in " ~ contract_allowed_values('customers', 'industry'), "invalid_industry"),
-            ("company_size_band not in " ~ contract_allowed_values('customers', 'company_size_band'), "invalid_company_size_band"),
-            ("region not in " ~ contract_allowed_values('customers', 'region'), "invalid_region"),
-            ("service_plan not in " ~ contract_allowed_values('customers', 'service_plan'), "invalid_service_plan"),
-            ("given_acquisition_cost < 0", "negative_acquisition_cost"),
+            ("ranked.version_rank > 1", "duplicate_customer_id"),
+            ("ranked.signup_date > cast(ranked._loaded_at as date)", "signup_in_future"),
+            ("ranked.acquisition_channel is not null and known_channels.acquisition_channel is null", contract_seed_reason('customers', 'acquisition_channel')),
+            ("ranked.industry not in " ~ contract_allowed_values('customers', 'industry'), "invalid_industry"),
+            ("ranked.company_size_band not in " ~ contract_allowed_values('customers', 'company_size_band'), "invalid_company_size_band"),
+            ("ranked.region not in " ~ contract_allowed_values('customers', 'region'), "invalid_region"),
+            ("ranked.service_plan not in " ~ contract_allowed_values('customers', 'service_plan'), "invalid_service_plan"),
+            ("ranked.given_acquisition_cost < 0", "negative_acquisition_cost"),
         ]) }} as quarantine_reason
     from ranked
+    left join acquisition_channels as known_channels
+        on ranked.acquisition_channel = lower(known_channels.acquisition_channel)
 
 ),
 

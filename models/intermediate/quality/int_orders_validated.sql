@@ -18,6 +18,12 @@ customers as (
 
 ),
 
+sales_channels as (
+
+    select * from {{ ref('sales_channels') }}
+
+),
+
 touched_orders as (
 
     {{ customer_children_touched_since('staged_orders', 'order_id', loaded_watermark()) }}
@@ -63,12 +69,14 @@ checked as (
             ("current_customers.is_quarantined", "customer_quarantined"),
             ("ranked.ordered_at > ranked._loaded_at", "ordered_in_future"),
             ("ranked.order_status not in " ~ contract_allowed_values('orders', 'status'), "invalid_status"),
-            ("ranked.sales_channel not in " ~ contract_allowed_values('orders', 'sales_channel'), "invalid_sales_channel"),
+            ("ranked.sales_channel is not null and known_channels.sales_channel is null", contract_seed_reason('orders', 'sales_channel')),
             ("ranked.currency <> " ~ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency'), "currency_mismatch"),
         ]) }} as quarantine_reason
     from ranked
     left join current_customers
         on ranked.customer_id = current_customers.customer_id
+    left join sales_channels as known_channels
+        on ranked.sales_channel = lower(known_channels.sales_channel)
 
 ),
 

@@ -11,6 +11,12 @@ staged_products as (
 
 ),
 
+product_categories as (
+
+    select * from {{ ref('product_categories') }}
+
+),
+
 touched_products as (
 
     select product_id from staged_products
@@ -39,14 +45,16 @@ ranked as (
 checked as (
 
     select
-        *,
+        ranked.*,
         {{ quarantine_reason([
-            ("version_rank > 1", "duplicate_product_id"),
-            ("product_category not in " ~ contract_allowed_values('products', 'category'), "invalid_category"),
-            ("list_price < 0", "negative_list_price"),
-            ("unit_cost < 0", "negative_unit_cost"),
+            ("ranked.version_rank > 1", "duplicate_product_id"),
+            ("known_categories.product_category is null", contract_seed_reason('products', 'category')),
+            ("ranked.list_price < 0", "negative_list_price"),
+            ("ranked.unit_cost < 0", "negative_unit_cost"),
         ]) }} as quarantine_reason
     from ranked
+    left join product_categories as known_categories
+        on ranked.product_category = lower(known_categories.product_category)
 
 ),
 

@@ -61,6 +61,7 @@ checked as (
             ("current_customers.is_quarantined", "customer_quarantined"),
             ("ranked.opened_at > ranked._loaded_at", "opened_in_future"),
             ("ranked.closed_at < ranked.opened_at", "closed_before_opened"),
+            ("ranked.first_response_at < ranked.opened_at", "first_response_before_opened"),
             ("ranked.support_channel not in " ~ contract_allowed_values('support_tickets', 'channel'), "invalid_channel"),
             ("ranked.ticket_category not in " ~ contract_allowed_values('support_tickets', 'category'), "invalid_category"),
             ("ranked.priority not in " ~ contract_allowed_values('support_tickets', 'priority'), "invalid_priority"),

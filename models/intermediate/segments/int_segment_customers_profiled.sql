@@ -238,6 +238,8 @@ joined as (
         coalesce(support.rolling_tickets, 0) as rolling_tickets,
         coalesce(support.rolling_csat_responses, 0) as rolling_csat_responses,
         support.rolling_mean_csat,
+        coalesce(support.rolling_first_responses, 0) as rolling_first_responses,
+        support.rolling_mean_first_response_hours,
         coalesce(adoption.categories_bought, 0) as categories_bought,
         adoption.categories_list
     from lifetime_profitability

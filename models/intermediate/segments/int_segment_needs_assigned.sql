@@ -14,7 +14,10 @@
 --   support_intensity customer-driven cost to serve / gross margin in the rolling window:
 --                     none (no such cost), low, medium, high (also: cost without margin)
 --   product_adoption  no_purchase, single_category, multi_category, broad
---   firmographic_group  industry x size group (seed size_band_groups)
+--   firmographic_group  industry x size group (seed size_band_groups); null for everyone when
+--                     no customer of the review has an industry or a size band (consumer
+--                     data, docs/data_contract.md): the family is omitted, not filled with
+--                     'unknown'
 --   service_plan      the plan under contract on the review date, or none
 {%- set high_p_alive = sql_literal(var('segment_churn_high_p_alive_below', 0.5), 'number', 'segment_churn_high_p_alive_below') %}
 {%- set medium_p_alive = sql_literal(var('segment_churn_medium_p_alive_below', 0.8), 'number', 'segment_churn_medium_p_alive_below') %}
@@ -41,6 +44,8 @@ measured as (
     select
         profiles.*,
         coalesce(days_since_last_purchase, tenure_days) as days_without_purchase,
+        max(case when industry is not null or company_size_band is not null then 1 else 0 end)
+            over (partition by review_date) = 1 as review_has_firmographics,
         case
             when rolling_gross_margin > 0
                 then {{ divide('rolling_customer_driven_cost_to_serve', 'rolling_gross_margin') }}
@@ -95,7 +100,10 @@ segmented as (
             when categories_bought >= {{ multi_categories }} then 'multi_category'
             else 'single_category'
         end as product_adoption,
-        {{ dbt.concat(["coalesce(industry, 'unknown')", "'__'", "size_group"]) }} as firmographic_group
+        case
+            when review_has_firmographics
+                then {{ dbt.concat(["coalesce(industry, 'unknown')", "'__'", "size_group"]) }}
+        end as firmographic_group
     from churn_scored
 
 ),
@@ -166,8 +174,10 @@ final as (
             else {{ dbt.concat(["categories_text", "' categories bought: '", "categories_list"]) }}
         end as product_adoption_reason,
         firmographic_group,
-        {{ dbt.concat(["'industry '", "coalesce(industry, 'unknown')", "', size band '", "coalesce(company_size_band, 'unknown')", "' ('", "size_group", "')'"]) }}
-            as firmographic_group_reason,
+        case
+            when firmographic_group is not null
+                then {{ dbt.concat(["'industry '", "coalesce(industry, 'unknown')", "', size band '", "coalesce(company_size_band, 'unknown')", "' ('", "size_group", "')'"]) }}
+        end as firmographic_group_reason,
         service_plan,
         case
             when service_plan = 'none' then 'no service contract on the review date'

@@ -1,6 +1,8 @@
 -- Support behaviour per customer as of the review date, from clean tickets opened on or
 -- before it: the preferred channel (most tickets to date; ties: the channel used most
--- recently, then its name), ticket counts, and the CSAT of the rolling window.
+-- recently, then its name), ticket counts, and the CSAT and first-response time of the
+-- rolling window (tickets with a first response only; none when the landing files have no
+-- first_response_at).
 -- Customers without a ticket have no row.
 with
 
@@ -24,6 +26,13 @@ clean_tickets as (
         support_tickets.opened_date,
         support_tickets.support_channel,
         support_tickets.csat_score,
+        -- Only where there is a first response: dbt-spark's datediff asserts non-null timestamps.
+        -- Whole seconds, so the mean below is exact (an avg of doubles varies in its last bits
+        -- with the order threads finish; see exact_mean).
+        case
+            when support_tickets.first_response_at is not null
+                then {{ dbt.datediff('support_tickets.opened_at', 'support_tickets.first_response_at', 'second') }}
+        end as first_response_seconds,
         support_tickets.opened_date >= review_parameters.rolling_window_start as is_in_rolling_window
     from support_tickets
     cross join review_parameters
@@ -80,7 +89,10 @@ rolling_support as (
         cast(sum(case when is_in_rolling_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as rolling_tickets,
         count(case when is_in_rolling_window then csat_score end) as rolling_csat_responses,
         avg(case when is_in_rolling_window then {{ as_double('csat_score') }} end)
-            as rolling_mean_csat
+            as rolling_mean_csat,
+        count(case when is_in_rolling_window then first_response_seconds end) as rolling_first_responses,
+        {{ as_double('avg(case when is_in_rolling_window then first_response_seconds end)') }} / 3600.0
+            as rolling_mean_first_response_hours
     from clean_tickets
     group by customer_id
 
@@ -97,7 +109,9 @@ final as (
             as preferred_channel_share,
         rolling_support.rolling_tickets,
         rolling_support.rolling_csat_responses,
-        rolling_support.rolling_mean_csat
+        rolling_support.rolling_mean_csat,
+        rolling_support.rolling_first_responses,
+        rolling_support.rolling_mean_first_response_hours
     from preferred_channels
     inner join rolling_support
         on preferred_channels.customer_id = rolling_support.customer_id

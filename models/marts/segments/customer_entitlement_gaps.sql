@@ -6,13 +6,17 @@
 --                                     segment_valuable_max_tier_rank) whose contacts go to self-service
 --     csat_below_threshold            a valuable customer whose mean CSAT in the rolling window
 --                                     is below var segment_under_served_csat_below (with a response)
+--     first_response_above_sla        the mean time to first response of the customer's tickets
+--                                     in the rolling window (those with a first_response_at) is
+--                                     above the SLA of the service level they are entitled to
+--                                     (seeds/service_policy.csv, sla_first_response_hours); any tier
 --   over_served (service above entitlement), with its cost per year (the rolling window,
 --   var rolling_window_months, scaled to 12 months):
 --     account_manager_not_entitled    an account manager the policy does not grant; cost = the
 --                                     account-management cost allocated to the customer
 --     cost_to_serve_above_budget      cost to serve per year above the policy budget; cost = the excess
--- First-response times against the SLA are not here: the support-ticket contract has no
--- first-response time yet. The same rules as segment_economics' under-served count.
+-- The valuable-customer rules (self-service, CSAT) are the same as segment_economics'
+-- under-served count; first_response_above_sla is not part of that count.
 {%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
 {%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below') %}
 {%- set window_months = var('rolling_window_months', 12) | int %}
@@ -55,9 +59,12 @@ customer_facts as (
         assignments.has_account_manager,
         assignments.account_manager_id,
         assignments.cost_to_serve_budget_per_year,
+        assignments.sla_first_response_hours,
         customer_segments.predicted_clv,
         profiles.rolling_csat_responses,
         profiles.rolling_mean_csat,
+        profiles.rolling_first_responses,
+        profiles.rolling_mean_first_response_hours,
         profiles.rolling_cost_to_serve,
         (
             profiles.rolling_cost_to_serve - profiles.rolling_customer_driven_cost_to_serve
@@ -120,6 +127,27 @@ low_csat as (
 
 ),
 
+slow_first_responses as (
+
+    select
+        *,
+        'under_served' as gap_direction,
+        'first_response_above_sla' as gap_type,
+        {{ dbt.concat([
+            "'mean first response '",
+            "cast(cast(" ~ round_number("rolling_mean_first_response_hours", 1) ~ " as decimal(8, 1)) as " ~ string_type ~ ")",
+            "' h over '", "cast(rolling_first_responses as " ~ string_type ~ ")",
+            "' tickets in the last " ~ window_months ~ " months, SLA '",
+            "cast(cast(" ~ round_number("sla_first_response_hours", 1) ~ " as decimal(8, 1)) as " ~ string_type ~ ")",
+            "' h ('", "effective_service_level", "')'",
+        ]) }} as gap_reason,
+        cast(null as {{ dbt.type_numeric() }}) as over_service_cost
+    from customer_facts
+    where rolling_first_responses > 0
+        and rolling_mean_first_response_hours > sla_first_response_hours
+
+),
+
 account_managers_not_entitled as (
 
     select
@@ -162,6 +190,8 @@ gaps as (
     union all
     select * from low_csat
     union all
+    select * from slow_first_responses
+    union all
     select * from account_managers_not_entitled
     union all
     select * from above_budget
@@ -188,6 +218,8 @@ final as (
         {{ as_money('cost_to_serve_budget_per_year') }} as cost_to_serve_budget_per_year,
         {{ as_money('cost_to_serve_per_year') }} as cost_to_serve_per_year,
         {{ as_double('rolling_mean_csat') }} as rolling_mean_csat,
+        {{ as_double('sla_first_response_hours') }} as sla_first_response_hours,
+        {{ as_double('rolling_mean_first_response_hours') }} as rolling_mean_first_response_hours,
         {{ as_money('predicted_clv') }} as predicted_clv
     from gaps
 

@@ -2,7 +2,8 @@
 -- row per customer and segment family: the value tier (family value_tier, exactly one)
 -- and the needs and behaviour segments (one per family: lifecycle_stage, churn_risk,
 -- support_channel, support_intensity, product_adoption, firmographic_group,
--- service_plan). A customer is in several segments at once, one of each family.
+-- service_plan). A customer is in several segments at once, one of each family
+-- (firmographic_group only when the data has firmographics: not for consumer data).
 {%- set score_type = dbt.type_numeric() %}
 {%- set needs_families = [
     'lifecycle_stage', 'churn_risk', 'support_channel', 'support_intensity',
@@ -51,6 +52,10 @@ value_tier_memberships as (
         {%- endif %}
         {{ family }}_reason as reason
     from needs
+    {%- if family == 'firmographic_group' %}
+    -- Omitted, not 'unknown', when the data has no firmographics (consumer data).
+    where firmographic_group is not null
+    {%- endif %}
 
 ),
 

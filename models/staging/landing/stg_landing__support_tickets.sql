@@ -14,6 +14,7 @@ renamed as (
         opened_at,
         cast(opened_at as date) as opened_date,
         closed_at,
+        first_response_at,
         lower(channel) as support_channel,
         lower(category) as ticket_category,
         lower(priority) as priority,
