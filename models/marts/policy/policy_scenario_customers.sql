@@ -17,8 +17,18 @@
 --   margin at risk: predicted CLV (var segment_clv_horizon_months) x minus the retention
 --     change: retention_change_per_level_step per service level step (seed service_levels)
 --     down or up, plus retention_change_account_manager when a manager is added or removed.
+-- Savings recur every year of the CLV horizon and are discounted like CLV (monthly, to each
+-- month's end, at var clv_annual_discount_rate), so they compare with the margin at risk:
+-- savings = the yearly saving x sum over the horizon's months m of (1 + rate)^(-m/12) / 12
+-- (36 months at 10%: 2.58 years); cost_to_serve_change_central is per year.
 -- Ranges: low <= central <= high for savings, margin at risk and net effect (savings minus
 -- margin at risk), whatever the signs.
+{%- set horizon_months = sql_literal(var('segment_clv_horizon_months', 36), 'number', 'segment_clv_horizon_months') | int %}
+{%- set annual_rate = sql_literal(var('clv_annual_discount_rate', 0.10), 'number', 'clv_annual_discount_rate') | float %}
+{%- set ns = namespace(horizon_years=0.0) %}
+{%- for month in range(1, horizon_months + 1) %}
+    {%- set ns.horizon_years = ns.horizon_years + (1 + annual_rate) ** (-month / 12) / 12 %}
+{%- endfor %}
 {%- set default_queue = sql_literal(var('segment_default_routing_queue', 'standard'), 'name', 'segment_default_routing_queue') %}
 {%- set assisted_channels = ['phone', 'chat', 'email'] %}
 
@@ -347,9 +357,12 @@ ranged as (
 
     select
         components.*,
-        least(contact_saving_low, contact_saving_high) + least(manager_saving_low, manager_saving_high) as savings_low,
-        contact_saving_central + manager_saving_central as savings_central,
-        greatest(contact_saving_low, contact_saving_high) + greatest(manager_saving_low, manager_saving_high) as savings_high,
+        contact_saving_central + manager_saving_central as savings_per_year_central,
+        {{ ns.horizon_years | round(10) }} * (least(contact_saving_low, contact_saving_high) + least(manager_saving_low, manager_saving_high))
+            as savings_low,
+        {{ ns.horizon_years | round(10) }} * (contact_saving_central + manager_saving_central) as savings_central,
+        {{ ns.horizon_years | round(10) }} * (greatest(contact_saving_low, contact_saving_high) + greatest(manager_saving_low, manager_saving_high))
+            as savings_high,
         least(margin_at_risk_at_low_assumption, margin_at_risk_at_high_assumption) as margin_at_risk_low,
         margin_at_risk_at_central_assumption as margin_at_risk_central,
         greatest(margin_at_risk_at_low_assumption, margin_at_risk_at_high_assumption) as margin_at_risk_high
@@ -383,7 +396,7 @@ reasoned as (
         {{ as_count('phone_movable_tickets + chat_movable_tickets + email_movable_tickets') }} as movable_tickets,
         {{ as_double('contacts_moved_central') }} as contacts_moved_central,
         {{ as_money('predicted_clv') }} as predicted_clv,
-        {{ as_money('-savings_central') }} as cost_to_serve_change_central,
+        {{ as_money('-savings_per_year_central') }} as cost_to_serve_change_central,
         {{ as_money('savings_low') }} as savings_low,
         {{ as_money('savings_central') }} as savings_central,
         {{ as_money('savings_high') }} as savings_high,
