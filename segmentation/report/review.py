@@ -597,8 +597,7 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
 
 
 def _scenario_figure(data: _ReportData, layout: dict) -> tuple[str, str, str, object]:
-    """Savings against margin at risk per scenario, central values with low-high ranges; above the
-    diagonal a scenario saves more than it puts at risk."""
+    """Savings, margin at risk and net effect per scenario: central values, low-high ranges as error bars."""
     import plotly.graph_objects as go
 
     scenarios = data.scenarios
@@ -610,38 +609,32 @@ def _scenario_figure(data: _ReportData, layout: dict) -> tuple[str, str, str, ob
         return "policy-scenarios", title, "Not drawn: the published warehouse has no policy scenarios.", figure
     values = scenarios.astype({column: float for column in scenarios.columns if column.startswith(
         ("savings_", "margin_at_risk_", "net_effect_"))})
-    figure = go.Figure(
-        [
-            go.Scatter(
-                x=[row.margin_at_risk_central], y=[row.savings_central], mode="markers+text",
-                name=label(row.scenario), text=[label(row.scenario)], textposition="top center",
-                marker={"size": 12},
-                error_x={"type": "data", "symmetric": False,
-                         "array": [row.margin_at_risk_high - row.margin_at_risk_central],
-                         "arrayminus": [row.margin_at_risk_central - row.margin_at_risk_low]},
-                error_y={"type": "data", "symmetric": False,
-                         "array": [row.savings_high - row.savings_central],
-                         "arrayminus": [row.savings_central - row.savings_low]},
-            )
-            for row in values.itertuples()
-        ]
-    )
-    extent = [
-        min(0.0, values["margin_at_risk_low"].min(), values["savings_low"].min()),
-        max(0.0, values["margin_at_risk_high"].max(), values["savings_high"].max()),
-    ]
-    figure.add_trace(go.Scatter(x=extent, y=extent, mode="lines", name="break-even (savings = margin at risk)",
-                                line={"dash": "dot", "color": "#7f8c8d"}))
+    names = values["scenario"].map(label)
+
+    def bars(measure: str, name: str, colour: str) -> object:
+        return go.Bar(
+            name=name, x=names, y=values[f"{measure}_central"], marker_color=colour,
+            text=[f"{value:,.0f}" for value in values[f"{measure}_central"]], textposition="outside",
+            error_y={"type": "data", "symmetric": False,
+                     "array": values[f"{measure}_high"] - values[f"{measure}_central"],
+                     "arrayminus": values[f"{measure}_central"] - values[f"{measure}_low"]},
+        )
+
+    figure = go.Figure([
+        bars("savings", "Savings in cost to serve", "#27ae60"),
+        bars("margin_at_risk", "Margin at risk (predicted CLV lost)", "#c0392b"),
+        bars("net_effect", "Net effect", "#34495e"),
+    ])
     figure.update_layout(
-        xaxis_title=f"margin at risk: predicted CLV lost, next {data.clv_horizon_months} months, {data.currency}",
-        yaxis_title=f"savings in cost to serve over the same months, {data.currency}",
-        xaxis_tickformat=",.0f", yaxis_tickformat=",.0f", **layout,
+        barmode="group", yaxis_title=f"{data.currency}, next {data.clv_horizon_months} months",
+        yaxis_tickformat=",.0f", **layout,
     )
     explanation = (
         "Each proposed service policy (seed service_policy_scenarios, segmentation simulate) on this review: "
         "what it saves in cost to serve against the future margin it puts at risk, central values with "
-        "low-high ranges of the assumptions (seed policy_assumptions). Above the dotted line it saves more "
-        "than it risks. The current policy sits at zero."
+        "low-high ranges of the assumptions (seed policy_assumptions) as error bars. Savings recur over the "
+        "CLV horizon and are discounted like CLV; net effect = savings - margin at risk. The current policy "
+        "changes nothing, so it is zero."
     )
     return "policy-scenarios", title, explanation, figure
 
