@@ -275,8 +275,24 @@ def test_simulate_prints_the_impact_table_and_writes_the_marts(simulated) -> Non
         from marts.policy_scenarios where scenario in ('proposed bronze', '{SEEDED_BRONZE_SCENARIO}')
         order by scenario
     """)
-    assert [row[1] for row in rows] == ["var policy_scenarios", "seed service_policy_scenarios"]
+    assert [row[1] for row in rows] == ["seed service_policy_scenarios", "var policy_scenarios"]
     assert rows[0][2:] == rows[1][2:] and rows[0][2] > 0
+
+
+@pytest.mark.slow
+def test_a_policy_value_that_looks_like_sql_stays_text(simulated) -> None:
+    """Every value of a proposed policy reaches SQL through sql_literal: quotes and SQL are data."""
+    import json
+
+    settings, *_ = simulated
+    segment = "gold'); drop table marts.customer_clv; --"
+    rows = [dict(row, scenario="quoted", segment=segment if row["segment"] == "gold" else row["segment"])
+            for row in _policy_rows()]
+    run_dbt(["run", "--select", "int_policy_scenarios_defined", "--vars", json.dumps({"policy_scenarios": rows})],
+            settings)
+    assert _query(settings.warehouse_path, "select segment from intermediate.int_policy_scenarios_defined"
+                  " where scenario = 'quoted' and segment like 'gold%'") == [(segment,)]
+    assert _query(settings.warehouse_path, "select count(*) from marts.customer_clv")[0][0] > 0
 
 
 def test_simulate_refuses_a_bad_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -295,7 +311,7 @@ def test_simulate_refuses_a_bad_file_in_one_line(tmp_path: Path, capsys: pytest.
 
 def _mutated_project(tmp_path: Path, replacements: dict[str, tuple[str, str]]) -> Path:
     project = tmp_path / "project"
-    project.mkdir()
+    project.mkdir(parents=True)
     for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(PROJECT_DIR / name, project / name)
     for folder in ("models", "macros", "seeds", "snapshots"):
@@ -347,5 +363,5 @@ def test_the_identity_and_unit_tests_fail_when_the_what_if_breaks(
     with pytest.raises(DbtFailed) as caught:
         run_dbt(["test", "--select", "policy_scenario_customers,test_type:unit"], settings)
     failed = {r.unique_id.split(".")[-1] for r in caught.value.results if r.status == "fail"}
-    assert failed == {"test_policy_moving_one_customer_to_self_service_and_granting_a_manager",
+    assert failed == {"test_policy_self_service_move_and_manager_grant",
                       "test_policy_savings_recur_over_the_clv_horizon"}
