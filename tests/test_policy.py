@@ -365,3 +365,19 @@ def test_the_identity_and_unit_tests_fail_when_the_what_if_breaks(
     failed = {r.unique_id.split(".")[-1] for r in caught.value.results if r.status == "fail"}
     assert failed == {"test_policy_self_service_move_and_manager_grant",
                       "test_policy_savings_recur_over_the_clv_horizon"}
+
+
+def test_dagster_run_config_takes_a_policy_file_checked_like_the_cli(tmp_path: Path) -> None:
+    import json
+
+    from orchestration.defs.dbt import DbtBuildConfig, dbt_build_args
+
+    assert dbt_build_args(DbtBuildConfig()) == ["build"]
+    args = dbt_build_args(DbtBuildConfig(policy_file=str(EXAMPLE), policy_name="from dagster", full_refresh=True))
+    assert args[:2] == ["build", "--vars"] and args[3:] == ["--full-refresh"]
+    rows = json.loads(args[2])["policy_scenarios"]
+    assert len(rows) == 10 and {row["scenario"] for row in rows} == {"from dagster"}
+    bad = _policy_rows()
+    bad[0]["concierge"] = "maybe"
+    with pytest.raises(PolicyFileError, match=r"row 2, column concierge \('maybe'\)"):
+        dbt_build_args(DbtBuildConfig(policy_file=str(_write(tmp_path / "bad.csv", bad))))
