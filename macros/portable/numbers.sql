@@ -36,3 +36,31 @@
 {% macro as_double(expression) -%}
     cast({{ expression }} as {{ type_double() }})
 {%- endmacro %}
+
+
+{#- Mean and sample standard deviation of a double expression that are the same to the bit on every
+    run: avg(), stddev_samp() and sum() of doubles add in the order parallel threads finish, so
+    their last bits vary from one build to the next (and a tie in a ranking can flip). Here the
+    values are summed as decimals with `places` decimal places, which is exact, and divided once.
+    `over` is an optional window clause, e.g. "over (partition by tenure_band)". -#}
+{% macro exact_mean(expression, places=12, over='') -%}
+    {{ divide(exact_sum(expression, places, over), 'nullif(count(' ~ expression ~ ') ' ~ over ~ ', 0)') }}
+{%- endmacro %}
+
+{% macro exact_stddev_samp(expression, places=12, over='') -%}
+    {%- set n = 'count(' ~ expression ~ ') ' ~ over -%}
+    {%- set total = as_double(exact_sum(expression, places, over)) -%}
+    {%- set total_of_squares = as_double(exact_sum('(' ~ expression ~ ') * (' ~ expression ~ ')', places, over)) -%}
+    {#- null for fewer than two values, as stddev_samp; greatest() absorbs a rounding residue below 0 -#}
+    case
+        when {{ n }} > 1 then sqrt(greatest(
+            ({{ total_of_squares }} - {{ total }} * {{ total }} / ({{ n }})) / ({{ n }} - 1),
+            0
+        ))
+    end
+{%- endmacro %}
+
+{#- The exact decimal sum those use (a decimal(38, places)); wrap in as_double() for a double. -#}
+{% macro exact_sum(expression, places=12, over='') -%}
+    sum(cast({{ expression }} as decimal(38, {{ places }}))) {{ over }}
+{%- endmacro %}

@@ -24,15 +24,9 @@ review_parameters as (
 
 ),
 
-lifetime_profitability as (
+customer_profits as (
 
-    select * from {{ ref('customer_lifetime_profitability') }}
-
-),
-
-customer_profitability as (
-
-    select * from {{ ref('customer_profitability') }}
+    select * from {{ ref('int_customer_profits_aggregated') }}
 
 ),
 
@@ -92,9 +86,33 @@ clean_customers as (
         industry,
         company_size_band,
         region,
-        account_manager_id
+        account_manager_id,
+        signup_date
     from customers
     where not is_quarantined
+
+),
+
+-- Amounts rounded to the reporting precision exactly as the profitability marts publish
+-- them, so that segments rank on the figures a reader of those marts sees.
+lifetime_profitability as (
+
+    select
+        customer_profits.customer_id,
+        customer_profits.review_date,
+        clean_customers.signup_date,
+        {{ as_count(dbt.datediff('clean_customers.signup_date', 'customer_profits.review_date', 'day')) }} as tenure_days,
+        {{ as_money('customer_profits.net_revenue') }} as net_revenue,
+        {{ as_money('customer_profits.gross_margin') }} as gross_margin,
+        {{ as_money('customer_profits.cost_to_serve') }} as cost_to_serve,
+        {{ as_money('customer_profits.cost_to_serve_account_management') }} as cost_to_serve_account_management,
+        {{ as_money('customer_profits.acquisition_cost') }} as acquisition_cost,
+        {{ as_money('customer_profits.net_profit') }} as net_profit,
+        {{ as_count('customer_profits.completed_orders') }} as completed_orders
+    from customer_profits
+    left join clean_customers
+        on customer_profits.customer_id = clean_customers.customer_id
+    where customer_profits.period_type = 'lifetime'
 
 ),
 
@@ -102,14 +120,14 @@ rolling_profitability as (
 
     select
         customer_id,
-        net_revenue,
-        gross_margin,
-        cost_to_serve,
-        cost_to_serve_account_management,
-        acquisition_cost,
-        net_profit,
+        {{ as_money('net_revenue') }} as net_revenue,
+        {{ as_money('gross_margin') }} as gross_margin,
+        {{ as_money('cost_to_serve') }} as cost_to_serve,
+        {{ as_money('cost_to_serve_account_management') }} as cost_to_serve_account_management,
+        {{ as_money('acquisition_cost') }} as acquisition_cost,
+        {{ as_money('net_profit') }} as net_profit,
         tickets
-    from customer_profitability
+    from customer_profits
     where period_type = '{{ rolling_period_type }}'
 
 ),

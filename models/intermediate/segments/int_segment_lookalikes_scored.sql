@@ -59,8 +59,8 @@ band_statistics as (
     select
         featured.*,
         {%- for feature in features %}
-        avg({{ feature }}) over (partition by tenure_band) as {{ feature }}_mean,
-        stddev_samp({{ feature }}) over (partition by tenure_band) as {{ feature }}_sd{{ ',' if not loop.last }}
+        {{ exact_mean(feature, over='over (partition by tenure_band)') }} as {{ feature }}_mean,
+        {{ exact_stddev_samp(feature, over='over (partition by tenure_band)') }} as {{ feature }}_sd{{ ',' if not loop.last }}
         {%- endfor %}
     from featured
 
@@ -91,7 +91,7 @@ top_tier_centroids as (
         tenure_band,
         count(*) as top_tier_customers,
         {%- for feature in features %}
-        avg({{ feature }}_z) as {{ feature }}_centroid{{ ',' if not loop.last }}
+        {{ exact_mean(feature ~ '_z') }} as {{ feature }}_centroid{{ ',' if not loop.last }}
         {%- endfor %}
     from standardised
     where is_top_tier

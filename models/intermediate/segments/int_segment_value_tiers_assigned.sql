@@ -79,7 +79,7 @@ prior_cells as (
     select
         review_date,
         value_prior_key,
-        avg(observed_value_score) as cell_prior_score,
+        {{ exact_mean('observed_value_score') }} as cell_prior_score,
         count(*) as cell_prior_customers
     from keyed
     where is_value_prior_reference
@@ -93,7 +93,7 @@ prior_overall as (
 
     select
         review_date,
-        avg(observed_value_score) as overall_prior_score,
+        {{ exact_mean('observed_value_score') }} as overall_prior_score,
         count(*) as overall_prior_customers
     from keyed
     where is_value_prior_reference

@@ -18,7 +18,7 @@ reviews as (
         count(*) as customers,
         sum(rolling_net_revenue) as rolling_net_revenue,
         sum(rolling_net_profit) as rolling_net_profit,
-        sum(predicted_clv) as predicted_clv
+        {{ as_double(exact_sum('predicted_clv')) }} as predicted_clv
     from history
     group by
         review_id,

@@ -123,7 +123,7 @@ segment_totals as (
         sum(customer_facts.rolling_net_revenue) as revenue,
         sum(customer_facts.rolling_net_profit) as net_profit,
         sum(customer_facts.rolling_cost_to_serve) as cost_to_serve,
-        avg(customer_facts.predicted_clv) as avg_predicted_clv,
+        {{ exact_mean('customer_facts.predicted_clv') }} as avg_predicted_clv,
         avg(customer_facts.cost_to_serve_budget_per_year) as avg_cost_to_serve_budget,
         cast(sum(case when customer_facts.is_valuable then 1 else 0 end) as {{ dbt.type_bigint() }}) as valuable_customers,
         cast(sum(case when customer_facts.is_under_served then 1 else 0 end) as {{ dbt.type_bigint() }})
