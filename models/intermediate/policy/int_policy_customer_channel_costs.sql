@@ -38,7 +38,8 @@ customer_channels as (
         customer_id,
         support_channel,
         count(distinct ticket_id) as rolling_tickets,
-        sum(cost) as rolling_support_cost
+        -- a decimal sum: the same to the bit on every build (macros/portable/numbers.sql)
+        {{ exact_sum('cost') }} as rolling_support_cost
     from support_activities
     group by
         customer_id,

@@ -93,7 +93,7 @@ scenario_totals as (
         sum(case when scenario_routing_queue = 'self_service' and is_routing_changed then 1 else 0 end) as routed_to_self_service,
         sum(case when account_manager_change = 'added' then 1 else 0 end) as account_managers_added,
         sum(case when account_manager_change = 'removed' then 1 else 0 end) as account_managers_removed,
-        sum(contacts_moved_central) as contacts_moved_central,
+        {{ exact_sum('contacts_moved_central') }} as contacts_moved_central,
         sum(cost_to_serve_change_central) as cost_to_serve_change_central,
         sum(savings_low) as savings_low,
         sum(savings_central) as savings_central,

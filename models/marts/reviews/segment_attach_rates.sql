@@ -56,19 +56,17 @@ clean_contracts as (
 
 ),
 
-customer_contracts as (
+contract_windows as (
 
     select
         review_windows.review_id,
         clean_contracts.customer_id,
-        max(case
-            when clean_contracts.start_date <= review_windows.review_date
-                and (clean_contracts.end_date is null or clean_contracts.end_date >= review_windows.review_date)
+        case
+            when clean_contracts.end_date is null or clean_contracts.end_date >= review_windows.review_date
                 then 1 else 0
-        end) as has_contract_on_review_date,
-        sum(case
-            when clean_contracts.start_date <= review_windows.review_date
-                and coalesce(clean_contracts.end_date, review_windows.review_date) >= review_windows.rolling_window_start
+        end as is_running_on_review_date,
+        case
+            when coalesce(clean_contracts.end_date, review_windows.review_date) >= review_windows.rolling_window_start
                 then {{ divide('clean_contracts.annual_fee', '365') }} * ({{ dbt.datediff(
                     'case when clean_contracts.start_date > review_windows.rolling_window_start'
                     ~ ' then clean_contracts.start_date else review_windows.rolling_window_start end',
@@ -76,13 +74,25 @@ customer_contracts as (
                     ~ ' then review_windows.review_date else clean_contracts.end_date end',
                     'day') }} + 1)
             else 0
-        end) as rolling_contract_revenue
+        end as window_revenue
     from review_windows
     inner join clean_contracts
         on clean_contracts.start_date <= review_windows.review_date
+
+),
+
+customer_contracts as (
+
+    select
+        review_id,
+        customer_id,
+        max(is_running_on_review_date) as has_contract_on_review_date,
+        -- a decimal sum: the same to the bit on every build (macros/portable/numbers.sql)
+        {{ exact_sum('window_revenue') }} as rolling_contract_revenue
+    from contract_windows
     group by
-        review_windows.review_id,
-        clean_contracts.customer_id
+        review_id,
+        customer_id
 
 ),
 

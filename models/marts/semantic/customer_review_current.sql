@@ -32,7 +32,7 @@ customer_contract_revenues as (
 
     select
         customer_id,
-        sum(contract_revenue) as rolling_contract_revenue
+        {{ exact_sum('contract_revenue') }} as rolling_contract_revenue
     from contract_revenues
     where period_type like 'rolling%'
     group by customer_id
