@@ -158,6 +158,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=_export)
 
+    simulate = sub.add_parser(
+        "simulate",
+        help="service-policy what-if: who a proposed policy changes, savings and margin at risk",
+        description="Build the what-if marts (policy_scenarios, policy_scenario_impacts, "
+        "policy_scenario_customers) in the working warehouse for the current policy, the scenarios of "
+        "seeds/service_policy_scenarios.csv and the proposed policies given here, and print the impact "
+        "table. Needs a built warehouse (segmentation run). The published file is unchanged until the "
+        "next publish; a later build without --policy drops the file's scenarios again.",
+    )
+    simulate.add_argument("--policy", type=Path, action="append", default=[], metavar="FILE",
+                          help="a proposed policy: a CSV in the shape of seeds/service_policy.csv (optionally "
+                          "with a scenario column holding several); repeat for several files")
+    simulate.add_argument("--name", action="append", default=[],
+                          help="the scenario's name, one per --policy in the same order (default: the file name)")
+    _vars_option(simulate)
+    simulate.set_defaults(handler=_simulate)
+
     summary = sub.add_parser("summary", help="print row counts, rejects and quarantine of the warehouse")
     summary.set_defaults(handler=_summary)
 
@@ -436,6 +453,16 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.policy.simulate import simulate
+
+    if len(args.name) > len(args.policy):
+        raise UsageError("more --name than --policy: give one --name per --policy file, in the same order")
+    names = [*args.name, *[None] * (len(args.policy) - len(args.name))]
+    print(simulate(settings, list(zip(args.policy, names, strict=True)), _dbt_vars(args), progress=_progress))
     return 0
 
 

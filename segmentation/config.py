@@ -18,10 +18,11 @@ PROJECT_DIR = Path(os.environ.get("SEGMENTATION_PROJECT_DIR", Path(__file__).res
 # the Dagster annual_review job's default and the CLI's previous review. Built with
 # `--indirect-selection cautious`, so only the tests of what the review rebuilds run. Every
 # mart of the review's date is in it, so a published review is consistent: the economics,
-# the hand-off, the entitlement gaps and the semantic layer's current review too.
+# the hand-off, the entitlement gaps, the semantic layer's current review and the
+# service-policy what-if too.
 REVIEW_SELECT = (
     "+segment_movers +segment_migrations +segment_economics +customer_service_handoff"
-    " +customer_entitlement_gaps +customer_review_current"
+    " +customer_entitlement_gaps +customer_review_current +policy_scenarios +policy_scenario_impacts"
 )
 
 

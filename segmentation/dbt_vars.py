@@ -79,6 +79,8 @@ def dbt_vars_argument(given: Mapping[str, Any]) -> list[str]:
 
 
 def _check(name: str, value: Any, default: Any) -> Any:
+    if name == "policy_scenarios":  # rows of proposed service policies (segmentation/policy/scenarios.py)
+        return _policy_rows(value)
     if name in _DATE_VARS:
         if value is None:
             return None
@@ -120,6 +122,18 @@ def _check(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, str) or default is None:
         return _identifier(name, value)
     raise VarsError(f"dbt var {name} cannot be set from here")
+
+
+def _policy_rows(value: Any) -> list[dict[str, Any]]:
+    from segmentation.policy.scenarios import PolicyFileError, check_scenario_rows
+
+    if not isinstance(value, list):
+        raise VarsError(f"dbt var policy_scenarios must be a list of policy rows, got {str(value)[:80]!r}")
+    try:
+        check_scenario_rows(value)
+    except PolicyFileError as exc:
+        raise VarsError(str(exc)) from exc
+    return [dict(row) for row in value]
 
 
 def _identifier(name: str, value: Any) -> str:

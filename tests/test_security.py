@@ -30,6 +30,7 @@ JINJA_ONLY = {
     ("int_review_identified.sql", "'review_type'"): "compared in Jinja, rejected unless rolling or annual",
     ("int_segment_value_tiers_assigned.sql", "'segment_rank_within_tenure_band'"): "picks one of two fixed names",
     ("int_segment_value_tiers_assigned.sql", "= var("): "prior attributes: each goes through sql_name",
+    ("policy.sql", "var('policy_scenarios'"): "proposed policy rows: each value goes through sql_literal",
 }
 
 

@@ -57,10 +57,38 @@ class LayeredTranslator(DagsterDbtTranslator):
 
 
 class DbtBuildConfig(dg.Config):
-    """Run configuration: schedules set the review date; empty means dbt's defaults."""
+    """Run configuration: schedules set the review date; empty means dbt's defaults.
+
+    policy_file (with policy_name): a proposed service policy, a CSV in the shape of
+    seeds/service_policy.csv on the Dagster host, added to the what-if marts as a scenario
+    (the var policy_scenarios, as `segmentation simulate --policy` does).
+    """
 
     review_date: str | None = None
     full_refresh: bool = False
+    policy_file: str | None = None
+    policy_name: str | None = None
+
+
+def dbt_build_args(config: DbtBuildConfig) -> list[str]:
+    """The `dbt build` arguments of a run config; its vars checked (raises VarsError or PolicyFileError)."""
+    from pathlib import Path
+
+    from segmentation.dbt_vars import dbt_vars_argument, validate_vars
+    from segmentation.policy.scenarios import read_policy_file
+
+    dbt_vars: dict[str, object] = {}
+    if config.review_date:
+        dbt_vars["review_date"] = config.review_date
+    if config.policy_file:
+        dbt_vars["policy_scenarios"] = read_policy_file(Path(config.policy_file), config.policy_name)
+    # Vars checked here: run config is typed by hand in the launchpad, and dbt renders vars into SQL.
+    # cautious: a test runs in the selection that builds all its parents (the CLV step sits
+    # between the two selections, so a test spanning both runs in the second).
+    args = ["build", "--indirect-selection", "cautious", *dbt_vars_argument(validate_vars(dbt_vars))]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    return args
 
 
 def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, segmentation: SegmentationResource,
@@ -68,18 +96,13 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, segmentat
     """`dbt build` of this selection's models, seeds and tests against the working warehouse."""
     # dbt's profile reads the warehouse path from the environment, like the CLI does.
     os.environ.update(segmentation.settings().dbt_env())
-    # cautious: a test runs in the selection that builds all its parents (the CLV step sits
-    # between the two selections, so a test spanning both runs in the second).
-    args = ["build", "--indirect-selection", "cautious"]
-    if config.review_date:
-        from segmentation.dbt_vars import VarsError, dbt_vars_argument, validate_vars
+    from segmentation.dbt_vars import VarsError
+    from segmentation.policy.scenarios import PolicyFileError
 
-        try:  # checked here: run config is typed by hand in the launchpad, and dbt renders vars into SQL
-            args += dbt_vars_argument(validate_vars({"review_date": config.review_date}))
-        except VarsError as exc:
-            raise dg.Failure(description=str(exc)) from exc
-    if config.full_refresh:
-        args.append("--full-refresh")
+    try:
+        args = dbt_build_args(config)
+    except (VarsError, PolicyFileError) as exc:
+        raise dg.Failure(description=str(exc)) from exc
     yield from dbt.cli(args, context=context).stream()
 
 

@@ -58,6 +58,10 @@ EXPORTED_TABLES: dict[str, str | None] = {
     "segment_reviews": None,
     "customer_service_handoff": "review_id",
     "customer_entitlement_gaps": "review_date",
+    "segment_attach_rates": "review_id",
+    "policy_scenarios": "review_date",
+    "policy_scenario_impacts": "review_date",
+    "policy_scenario_customers": "review_date",
 }
 # Tables also written as one CSV file (header row, UTF-8, comma) for contact-center and CRM
 # imports that do not read Parquet.

@@ -11,16 +11,19 @@ names them for tests):
 2. profit concentration: the whale curve of the rolling window, with the top-20% share;
 3. tier migrations between the last two reviews of the same type (heatmap);
 4. CLV distribution per value tier (binned in SQL, so 1M customers stay a small file);
-5. CLV model diagnostics: predicted vs actual holdout purchases per frequency bucket.
+5. CLV model diagnostics: predicted vs actual holdout purchases per frequency bucket;
+6. service-policy scenarios: savings against margin at risk, with their low-high ranges.
 
 The tables (`TABLE_IDS`): the action lists a service manager acts on (entitlement gaps,
 valuable customers at high churn risk with their account manager and predicted CLV, the top
 look-alike upgrade candidates), and after the charts cost to serve against budget and
 contribution per segment, sorted by over-service cost (it replaces a bubble chart that was
-readable only by hovering). Every amount says its currency, the CLV its horizon,
-the rolling figures their window; codes are shown as readable names (`label`). Links are
-relative to the report's folder (a static dbt docs page is copied next to the report), so
-the folder can be moved or mailed; no path of the build machine is written into the page.
+readable only by hovering), the service attach rate per value tier with its change since the
+previous review, and the service-policy scenarios side by side (policy_scenarios). Every
+amount says its currency, the CLV its horizon, the rolling figures their window; codes are
+shown as readable names (`label`). Links are relative to the report's folder (a static dbt
+docs page is copied next to the report), so the folder can be moved or mailed; no path of
+the build machine is written into the page.
 
 Large tables are aggregated or limited in DuckDB before they reach Python: the report's
 size does not grow with the number of customers.
@@ -55,12 +58,15 @@ CHART_IDS = (
     "migration-heatmap",
     "clv-distribution",
     "clv-diagnostics",
+    "policy-scenarios",
 )
 TABLE_IDS = (
     "entitlement-gaps",
     "valuable-at-churn-risk",
     "lookalike-candidates",
     "over-service",
+    "attach-rate",
+    "policy-scenarios",
 )
 WHALE_CURVE_POINTS = 2_000
 CLV_BINS = 40
@@ -92,6 +98,7 @@ LABELS = {
     "win_back_offer": "Win-back offer", "move_to_self_service": "Move to self-service",
     "offer_premium_plan": "Offer premium plan", "upsell_category": "Upsell a category",
     "keep_current_service": "Keep current service",
+    "current policy": "Current policy (no change)",
 }
 
 
@@ -221,6 +228,8 @@ class _ReportData:
     valuable_at_risk: pd.DataFrame
     lookalikes: pd.DataFrame
     over_service: pd.DataFrame
+    attach_rates: pd.DataFrame
+    scenarios: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -395,6 +404,32 @@ class _ReportData:
             order by over_service_cost desc, net_profit_per_customer, segment_family, segment
             """
         )
+        attach_rates = frame(
+            """
+            select segment, customers, contract_customers, attach_rate, contract_revenue, previous_attach_rate,
+                   attach_rate_change
+            from marts.segment_economics
+            where segment_family = 'value_tier'
+            """
+        )
+        attach_rates["order"] = attach_rates["segment"].map({t: i for i, t in enumerate(TIER_ORDER)})
+        scenarios = pd.DataFrame()
+        if "policy_scenarios" in tables:
+            scenarios = frame(
+                """
+                select scenario, affected_customers, service_level_downgrades, routing_changes,
+                       account_managers_added, cost_to_serve_change_central,
+                       savings_low, savings_central, savings_high,
+                       margin_at_risk_low, margin_at_risk_central, margin_at_risk_high,
+                       net_effect_low, net_effect_central, net_effect_high,
+                       assumed_retention_change_per_level_down_central, observed_retention_change_per_level_down,
+                       evidence_note
+                from marts.policy_scenarios
+                order by scenario = 'current policy' desc, net_effect_central desc, scenario
+                """
+            )
+        else:
+            notes.append("policy scenarios: the published warehouse has no marts.policy_scenarios; rebuild and publish")
         return cls(
             review_id=review_id,
             review_date=str(review_date),
@@ -417,6 +452,8 @@ class _ReportData:
             valuable_at_risk=valuable_at_risk,
             lookalikes=lookalikes,
             over_service=over_service,
+            attach_rates=attach_rates.sort_values("order"),
+            scenarios=scenarios,
             notes=notes,
         )
 
@@ -556,7 +593,51 @@ def _figures(data: _ReportData) -> list[tuple[str, str, str, object]]:
         explanation += (f" Mean absolute error per customer: model {row['mae_model']:.2f}, "
                         f"naive {row['mae_naive']:.2f} ({int(row['holdout_weeks'])}-week holdout).")
     figures.append(("clv-diagnostics", "CLV model diagnostics: holdout purchases", explanation, diagnostics))
+    figures.append(_scenario_figure(data, layout))
     return figures
+
+
+def _scenario_figure(data: _ReportData, layout: dict) -> tuple[str, str, str, object]:
+    """Savings, margin at risk and net effect per scenario: central values, low-high ranges as error bars."""
+    import plotly.graph_objects as go
+
+    scenarios = data.scenarios
+    title = "Service-policy scenarios: savings against margin at risk"
+    if scenarios.empty:
+        figure = go.Figure()
+        figure.add_annotation(text="no scenarios in the published warehouse", showarrow=False, font={"size": 16})
+        figure.update_layout(**layout)
+        return "policy-scenarios", title, "Not drawn: the published warehouse has no policy scenarios.", figure
+    values = scenarios.astype({column: float for column in scenarios.columns if column.startswith(
+        ("savings_", "margin_at_risk_", "net_effect_"))})
+    names = values["scenario"].map(label)
+
+    def bars(measure: str, name: str, colour: str) -> object:
+        return go.Bar(
+            name=name, x=names, y=values[f"{measure}_central"], marker_color=colour,
+            text=[f"{value:,.0f}" for value in values[f"{measure}_central"]], textposition="outside",
+            error_y={"type": "data", "symmetric": False,
+                     "array": values[f"{measure}_high"] - values[f"{measure}_central"],
+                     "arrayminus": values[f"{measure}_central"] - values[f"{measure}_low"]},
+        )
+
+    figure = go.Figure([
+        bars("savings", "Savings in cost to serve", "#27ae60"),
+        bars("margin_at_risk", "Margin at risk (predicted CLV lost)", "#c0392b"),
+        bars("net_effect", "Net effect", "#34495e"),
+    ])
+    figure.update_layout(
+        barmode="group", yaxis_title=f"{data.currency}, next {data.clv_horizon_months} months",
+        yaxis_tickformat=",.0f", **layout,
+    )
+    explanation = (
+        "Each proposed service policy (seed service_policy_scenarios, segmentation simulate) on this review: "
+        "what it saves in cost to serve against the future margin it puts at risk, central values with "
+        "low-high ranges of the assumptions (seed policy_assumptions) as error bars. Savings recur over the "
+        "CLV horizon and are discounted like CLV; net effect = savings - margin at risk. The current policy "
+        "changes nothing, so it is zero."
+    )
+    return "policy-scenarios", title, explanation, figure
 
 
 def _money(value: object, currency: str) -> str:
@@ -629,6 +710,51 @@ def _tables(data: _ReportData) -> list[tuple[str, str, str, list[str], list[list
           _money(row.over_service_cost, currency), _money(row.net_profit_per_customer, currency),
           "yes" if row.is_over_served else "no"]
          for row in economics.itertuples()],
+    ))
+
+    attach = data.attach_rates
+    tables.append((
+        "attach-rate", "Service attach rate per value tier",
+        "Customers with a paid service or support contract running on the review date, their share of the "
+        f"tier (attach rate), contract revenue over the last {window} months ({currency}), and the change of "
+        "the attach rate since the previous review (percentage points).",
+        ["Value tier", "Customers", "With a contract", "Attach rate", "Contract revenue",
+         "Attach rate, previous review", "Change"],
+        [[label(row.segment), f"{int(row.customers):,}", f"{int(row.contract_customers):,}",
+          f"{row.attach_rate:.1%}", _money(row.contract_revenue, currency),
+          "" if pd.isna(row.previous_attach_rate) else f"{row.previous_attach_rate:.1%}",
+          "" if pd.isna(row.attach_rate_change) else f"{row.attach_rate_change * 100:+.1f} pp"]
+         for row in attach.itertuples()],
+    ))
+
+    scenarios = data.scenarios
+    evidence = ""
+    if not scenarios.empty:
+        first = scenarios.iloc[0]
+        observed = first["observed_retention_change_per_level_down"]
+        evidence = (
+            f" Assumed retention change per service level step down: "
+            f"{first['assumed_retention_change_per_level_down_central']:+.1%} (central); observed in the review "
+            + ("history: none yet" if pd.isna(observed) else f"history: {observed:+.1%}")
+            + f" ({first['evidence_note']})."
+        )
+
+    def span(row: object, measure: str) -> str:
+        return (f"{_money(getattr(row, measure + '_central'), currency)} "
+                f"({float(getattr(row, measure + '_low')):,.0f} to {float(getattr(row, measure + '_high')):,.0f})")
+
+    tables.append((
+        "policy-scenarios", "Service-policy scenarios side by side",
+        "Who each proposed policy changes and what it does, central value (low to high): savings in cost to "
+        f"serve over the next {horizon} months, discounted like CLV, against the predicted CLV put at risk; "
+        "net effect = savings - margin at risk; all customers in policy_scenario_customers." + evidence,
+        ["Scenario", "Customers affected", "Service level down", "Rerouted", "Account managers added",
+         "Cost to serve change a year", "Savings", "Margin at risk", "Net effect"],
+        [[label(row.scenario), f"{int(row.affected_customers):,}", f"{int(row.service_level_downgrades):,}",
+          f"{int(row.routing_changes):,}", f"{int(row.account_managers_added):,}",
+          _money(row.cost_to_serve_change_central, currency), span(row, "savings"), span(row, "margin_at_risk"),
+          span(row, "net_effect")]
+         for row in scenarios.itertuples()],
     ))
     return tables
 

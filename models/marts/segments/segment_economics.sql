@@ -10,6 +10,11 @@
 --   under_served_valuable_customers: customers of a value tier with tier_rank <= var
 --     segment_valuable_max_tier_rank (platinum, gold) who are routed to self_service or
 --     whose mean CSAT in the rolling window is below var segment_under_served_csat_below.
+--   attach rate: contract_customers (a clean paid service contract running on the review
+--     date: service_plan of int_segment_customers_profiled is not 'none') / customers;
+--     contract_revenue in the rolling window (int_service_contract_revenues_allocated); the
+--     previous review's attach rate and the change since, from segment_attach_rates (null
+--     for the families the review history does not keep, and without a previous review).
 {%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
 {%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below') %}
 
@@ -39,6 +44,48 @@ assignments as (
 
 ),
 
+contract_revenues as (
+
+    select * from {{ ref('int_service_contract_revenues_allocated') }}
+
+),
+
+review as (
+
+    select * from {{ ref('int_review_identified') }}
+
+),
+
+attach_rates as (
+
+    select * from {{ ref('segment_attach_rates') }}
+
+),
+
+customer_contract_revenues as (
+
+    select
+        customer_id,
+        {{ exact_sum('contract_revenue') }} as rolling_contract_revenue
+    from contract_revenues
+    where period_type like 'rolling%'
+    group by customer_id
+
+),
+
+previous_attach_rates as (
+
+    select
+        attach_rates.segment_family,
+        attach_rates.segment,
+        attach_rates.previous_attach_rate,
+        attach_rates.attach_rate_change
+    from attach_rates
+    inner join review
+        on attach_rates.review_id = review.review_id
+
+),
+
 customer_facts as (
 
     select
@@ -48,6 +95,8 @@ customer_facts as (
         profiles.rolling_cost_to_serve,
         coalesce(profiles.predicted_clv, 0) as predicted_clv,
         assignments.cost_to_serve_budget_per_year,
+        profiles.service_plan <> 'none' as has_service_contract,
+        coalesce(customer_contract_revenues.rolling_contract_revenue, 0) as rolling_contract_revenue,
         value_tiers.tier_rank <= {{ valuable_max_rank }} as is_valuable,
         value_tiers.tier_rank <= {{ valuable_max_rank }}
             and (
@@ -59,6 +108,8 @@ customer_facts as (
         on profiles.customer_id = value_tiers.customer_id
     inner join assignments
         on profiles.customer_id = assignments.customer_id
+    left join customer_contract_revenues
+        on profiles.customer_id = customer_contract_revenues.customer_id
 
 ),
 
@@ -76,7 +127,9 @@ segment_totals as (
         avg(customer_facts.cost_to_serve_budget_per_year) as avg_cost_to_serve_budget,
         cast(sum(case when customer_facts.is_valuable then 1 else 0 end) as {{ dbt.type_bigint() }}) as valuable_customers,
         cast(sum(case when customer_facts.is_under_served then 1 else 0 end) as {{ dbt.type_bigint() }})
-            as under_served_valuable_customers
+            as under_served_valuable_customers,
+        sum(case when customer_facts.has_service_contract then 1 else 0 end) as contract_customers,
+        sum(customer_facts.rolling_contract_revenue) as contract_revenue
     from memberships
     inner join customer_facts
         on memberships.customer_id = customer_facts.customer_id
@@ -101,8 +154,8 @@ family_totals as (
 final as (
 
     select
-        segment_family,
-        segment,
+        family_totals.segment_family,
+        family_totals.segment,
         review_date,
         customers,
         {{ divide('customers', 'family_customers') }} as customer_share,
@@ -117,8 +170,16 @@ final as (
         {{ as_money('avg_cost_to_serve_budget') }} as avg_cost_to_serve_budget,
         coalesce({{ divide('cost_to_serve', 'customers') }} > avg_cost_to_serve_budget, false) as is_over_served,
         valuable_customers,
-        under_served_valuable_customers
+        under_served_valuable_customers,
+        {{ as_count('contract_customers') }} as contract_customers,
+        {{ divide('contract_customers', 'customers') }} as attach_rate,
+        {{ as_money('contract_revenue') }} as contract_revenue,
+        previous_attach_rates.previous_attach_rate,
+        previous_attach_rates.attach_rate_change
     from family_totals
+    left join previous_attach_rates
+        on family_totals.segment_family = previous_attach_rates.segment_family
+        and family_totals.segment = previous_attach_rates.segment
 
 )
 
