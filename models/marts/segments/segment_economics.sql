@@ -10,8 +10,12 @@
 --   under_served_valuable_customers: customers of a value tier with tier_rank <= var
 --     segment_valuable_max_tier_rank (platinum, gold) who are routed to self_service or
 --     whose mean CSAT in the rolling window is below var segment_under_served_csat_below.
-{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
-{%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below') %}
+{%- set valuable_max_rank = sql_literal(
+    var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank'
+) %}
+{%- set csat_below = sql_literal(
+    var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below'
+) %}
 
 with
 
@@ -49,11 +53,13 @@ customer_facts as (
         coalesce(profiles.predicted_clv, 0) as predicted_clv,
         assignments.cost_to_serve_budget_per_year,
         value_tiers.tier_rank <= {{ valuable_max_rank }} as is_valuable,
-        value_tiers.tier_rank <= {{ valuable_max_rank }}
+        (
+            value_tiers.tier_rank <= {{ valuable_max_rank }}
             and (
                 assignments.routing_queue = 'self_service'
                 or (profiles.rolling_csat_responses > 0 and profiles.rolling_mean_csat < {{ csat_below }})
-            ) as is_under_served
+            )
+        ) as is_under_served
     from profiles
     inner join value_tiers
         on profiles.customer_id = value_tiers.customer_id
@@ -74,7 +80,8 @@ segment_totals as (
         sum(customer_facts.rolling_cost_to_serve) as cost_to_serve,
         avg(customer_facts.predicted_clv) as avg_predicted_clv,
         avg(customer_facts.cost_to_serve_budget_per_year) as avg_cost_to_serve_budget,
-        cast(sum(case when customer_facts.is_valuable then 1 else 0 end) as {{ dbt.type_bigint() }}) as valuable_customers,
+        cast(sum(case when customer_facts.is_valuable then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as valuable_customers,
         cast(sum(case when customer_facts.is_under_served then 1 else 0 end) as {{ dbt.type_bigint() }})
             as under_served_valuable_customers
     from memberships
@@ -90,7 +97,7 @@ segment_totals as (
 family_totals as (
 
     select
-        segment_totals.*,
+        *,
         sum(customers) over (partition by segment_family) as family_customers,
         sum(revenue) over (partition by segment_family) as family_revenue,
         sum(net_profit) over (partition by segment_family) as family_net_profit
