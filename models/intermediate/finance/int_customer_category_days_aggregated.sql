@@ -5,7 +5,8 @@
 -- customer-level results: int_customer_order_days_aggregated sums it per day (profitability,
 -- purchase days, RFM) and int_segment_customer_categories_aggregated per category (product
 -- adoption; an order has one date, so distinct orders per day add up over any range of days).
--- Incremental by customer (incremental_by_key, macros/incremental.sql; touched customers: macros/incremental/customer_aggregates.sql): a run re-aggregates every
+-- Incremental by customer (incremental_by_key, macros/incremental.sql; touched customers:
+-- macros/incremental/customer_aggregates.sql): a run re-aggregates every
 -- customer with an order, line, product or customer row loaded after loaded_through, the
 -- latest _loaded_at the table has seen (late-arriving rows and quarantine changes included);
 -- a customer left without earning lines is deleted by the post-hook.

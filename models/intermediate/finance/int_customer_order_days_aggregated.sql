@@ -6,7 +6,8 @@
 --                               (a day with one is a purchase day)
 --   order_revenue / cogs        of those lines (returns and cancellations earn nothing),
 --                               exact decimals, summed from int_customer_category_days_aggregated
--- Incremental by customer (incremental_by_key, macros/incremental.sql; touched customers: macros/incremental/customer_aggregates.sql): a run re-aggregates every
+-- Incremental by customer (incremental_by_key, macros/incremental.sql; touched customers:
+-- macros/incremental/customer_aggregates.sql): a run re-aggregates every
 -- customer with an order, line, product or customer row loaded after loaded_through, the
 -- latest _loaded_at the table has seen (late-arriving rows and quarantine changes included);
 -- a customer left without clean orders is deleted by the post-hook.
