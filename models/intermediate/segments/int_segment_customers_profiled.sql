@@ -12,9 +12,8 @@
 --   management is an entitlement the tier itself grants; acquisition is sunk).
 --   int_segment_value_tiers_assigned weights it with a prior into the value_score tiers
 --   rank on.
-{%- set min_tenure_years = sql_literal(
-    var('segment_value_min_tenure_years', 0.25), 'number', 'segment_value_min_tenure_years'
-) %}
+{%- set min_tenure_years = sql_literal(var('segment_value_min_tenure_years', 0.25),
+    'number', 'segment_value_min_tenure_years') %}
 {%- set clv_horizon = var('segment_clv_horizon_months', 36) | int %}
 {%- set rolling_period_type = 'rolling_' ~ (var('rolling_window_months', 12) | int) ~ 'm' %}
 

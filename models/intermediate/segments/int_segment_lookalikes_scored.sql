@@ -11,12 +11,10 @@
 -- centroid (mean z of its platinum and gold customers); lookalike_score = 1 / (1 +
 -- distance), in (0, 1], 1 = exactly like the average top-tier customer. Candidates are
 -- ranked within their band (1 = most similar). Bands without top-tier customers score null.
-{%- set valuable_max_rank = sql_literal(
-    var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank'
-) %}
-{%- set candidate_max_rank = sql_literal(
-    var('segment_lookalike_max_tier_rank', 4), 'number', 'segment_lookalike_max_tier_rank'
-) %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
+{%- set candidate_max_rank = sql_literal(var('segment_lookalike_max_tier_rank', 4),
+    'number', 'segment_lookalike_max_tier_rank') %}
 {%- set features = ['order_rate', 'order_margin', 'breadth', 'support_rate'] %}
 
 with

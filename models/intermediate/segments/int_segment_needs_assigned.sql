@@ -16,34 +16,25 @@
 --   product_adoption  no_purchase, single_category, multi_category, broad
 --   firmographic_group  industry x size group (seed size_band_groups)
 --   service_plan      the plan under contract on the review date, or none
-{%- set high_p_alive = sql_literal(
-    var('segment_churn_high_p_alive_below', 0.5), 'number', 'segment_churn_high_p_alive_below'
-) %}
-{%- set medium_p_alive = sql_literal(
-    var('segment_churn_medium_p_alive_below', 0.8), 'number', 'segment_churn_medium_p_alive_below'
-) %}
-{%- set medium_gap_multiple = sql_literal(
-    var('segment_churn_overdue_medium_gap_multiple', 2), 'number', 'segment_churn_overdue_medium_gap_multiple'
-) %}
-{%- set high_gap_multiple = sql_literal(
-    var('segment_churn_overdue_high_gap_multiple', 4), 'number', 'segment_churn_overdue_high_gap_multiple'
-) %}
-{%- set one_time_high_days = sql_literal(
-    var('segment_churn_one_time_high_after_days', 90), 'number', 'segment_churn_one_time_high_after_days'
-) %}
+{%- set high_p_alive = sql_literal(var('segment_churn_high_p_alive_below', 0.5),
+    'number', 'segment_churn_high_p_alive_below') %}
+{%- set medium_p_alive = sql_literal(var('segment_churn_medium_p_alive_below', 0.8),
+    'number', 'segment_churn_medium_p_alive_below') %}
+{%- set medium_gap_multiple = sql_literal(var('segment_churn_overdue_medium_gap_multiple', 2),
+    'number', 'segment_churn_overdue_medium_gap_multiple') %}
+{%- set high_gap_multiple = sql_literal(var('segment_churn_overdue_high_gap_multiple', 4),
+    'number', 'segment_churn_overdue_high_gap_multiple') %}
+{%- set one_time_high_days = sql_literal(var('segment_churn_one_time_high_after_days', 90),
+    'number', 'segment_churn_one_time_high_after_days') %}
 {%- set lapsed_days = sql_literal(var('segment_lapsed_after_days', 365), 'number', 'segment_lapsed_after_days') %}
-{%- set intensity_medium = sql_literal(
-    var('segment_support_intensity_medium_ratio', 0.10), 'number', 'segment_support_intensity_medium_ratio'
-) %}
-{%- set intensity_high = sql_literal(
-    var('segment_support_intensity_high_ratio', 0.30), 'number', 'segment_support_intensity_high_ratio'
-) %}
-{%- set multi_categories = sql_literal(
-    var('segment_adoption_multi_min_categories', 2), 'number', 'segment_adoption_multi_min_categories'
-) %}
-{%- set broad_categories = sql_literal(
-    var('segment_adoption_broad_min_categories', 4), 'number', 'segment_adoption_broad_min_categories'
-) %}
+{%- set intensity_medium = sql_literal(var('segment_support_intensity_medium_ratio', 0.10),
+    'number', 'segment_support_intensity_medium_ratio') %}
+{%- set intensity_high = sql_literal(var('segment_support_intensity_high_ratio', 0.30),
+    'number', 'segment_support_intensity_high_ratio') %}
+{%- set multi_categories = sql_literal(var('segment_adoption_multi_min_categories', 2),
+    'number', 'segment_adoption_multi_min_categories') %}
+{%- set broad_categories = sql_literal(var('segment_adoption_broad_min_categories', 4),
+    'number', 'segment_adoption_broad_min_categories') %}
 {%- set string_type = dbt.type_string() %}
 {%- set bigint_type = dbt.type_bigint() %}
 

@@ -24,15 +24,12 @@
 -- max_cumulative_share (when set). The last rule has neither and catches every remaining
 -- customer (the explicit unprofitable tier: a negative value score).
 {%- set rank_partition = 'tenure_band' if var('segment_rank_within_tenure_band', true) else 'review_date' %}
-{%- set prior_weight_years = sql_literal(
-    var('segment_value_prior_weight_years', 0.1), 'number', 'segment_value_prior_weight_years'
-) %}
-{%- set prior_min_tenure_years = sql_literal(
-    var('segment_value_prior_min_tenure_years', 1), 'number', 'segment_value_prior_min_tenure_years'
-) %}
-{%- set prior_min_customers = sql_literal(
-    var('segment_value_prior_min_customers', 3), 'number', 'segment_value_prior_min_customers'
-) %}
+{%- set prior_weight_years = sql_literal(var('segment_value_prior_weight_years', 0.1),
+    'number', 'segment_value_prior_weight_years') %}
+{%- set prior_min_tenure_years = sql_literal(var('segment_value_prior_min_tenure_years', 1),
+    'number', 'segment_value_prior_min_tenure_years') %}
+{%- set prior_min_customers = sql_literal(var('segment_value_prior_min_customers', 3),
+    'number', 'segment_value_prior_min_customers') %}
 {%- set prior_attributes = var(
     'segment_value_prior_attributes', ['service_plan', 'size_group', 'acquisition_channel']
 ) %}

@@ -13,12 +13,10 @@
 --     cost_to_serve_above_budget      cost to serve per year above the policy budget; cost = the excess
 -- First-response times against the SLA are not here: the support-ticket contract has no
 -- first-response time yet. The same rules as segment_economics' under-served count.
-{%- set valuable_max_rank = sql_literal(
-    var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank'
-) %}
-{%- set csat_below = sql_literal(
-    var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below'
-) %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
+{%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3),
+    'number', 'segment_under_served_csat_below') %}
 {%- set window_months = var('rolling_window_months', 12) | int %}
 {%- set string_type = dbt.type_string() %}
 {#- The mean CSAT is written with two decimals as decimal(4, 2) on every engine: PostgreSQL's

@@ -13,15 +13,12 @@
 --                           top-tier customers (value tier rank <= var
 --                           segment_valuable_max_tier_rank); not for unprofitable customers
 --   7 keep_current_service  nothing above applies
-{%- set valuable_max_rank = sql_literal(
-    var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank'
-) %}
-{%- set candidate_max_rank = sql_literal(
-    var('segment_lookalike_max_tier_rank', 4), 'number', 'segment_lookalike_max_tier_rank'
-) %}
-{%- set premium_top_share = sql_literal(
-    var('segment_premium_offer_top_share', 0.10), 'number', 'segment_premium_offer_top_share'
-) %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
+{%- set candidate_max_rank = sql_literal(var('segment_lookalike_max_tier_rank', 4),
+    'number', 'segment_lookalike_max_tier_rank') %}
+{%- set premium_top_share = sql_literal(var('segment_premium_offer_top_share', 0.10),
+    'number', 'segment_premium_offer_top_share') %}
 {%- set string_type = dbt.type_string() %}
 
 with

@@ -10,12 +10,10 @@
 --   under_served_valuable_customers: customers of a value tier with tier_rank <= var
 --     segment_valuable_max_tier_rank (platinum, gold) who are routed to self_service or
 --     whose mean CSAT in the rolling window is below var segment_under_served_csat_below.
-{%- set valuable_max_rank = sql_literal(
-    var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank'
-) %}
-{%- set csat_below = sql_literal(
-    var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below'
-) %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
+{%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3),
+    'number', 'segment_under_served_csat_below') %}
 
 with
 
