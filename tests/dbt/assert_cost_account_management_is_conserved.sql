@@ -63,7 +63,7 @@ total_check as (
     select
         'activities' as account_manager_id,
         cast(null as date) as month_start,
-        (select coalesce(sum(allocated_cost), 0) from allocations) as monthly_cost,
+        (select coalesce(sum(allocations.allocated_cost), 0) from allocations) as monthly_cost,
         coalesce(sum(cost), 0) as allocated_cost,
         0 as unallocated_cost
     from activities

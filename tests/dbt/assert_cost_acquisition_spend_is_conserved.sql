@@ -68,7 +68,11 @@ month_checks as (
 
     select
         'channel_month' as check_name,
-        {{ dbt.concat(["clean_spend.acquisition_channel", "'|'", dbt.safe_cast("clean_spend.spend_month", api.Column.translate_type("string"))]) }} as check_key,
+        {{ dbt.concat([
+            "clean_spend.acquisition_channel",
+            "'|'",
+            dbt.safe_cast("clean_spend.spend_month", api.Column.translate_type("string"))
+        ]) }} as check_key,
         clean_spend.spend_amount as expected,
         customer_shares.shared_spend as actual
     from clean_spend
@@ -83,7 +87,7 @@ total_checks as (
     select
         'allocated_plus_unallocated' as check_name,
         'all' as check_key,
-        (select coalesce(sum(spend_amount), 0) from clean_spend) as expected,
+        (select coalesce(sum(clean_spend.spend_amount), 0) from clean_spend) as expected,
         coalesce(sum(allocated_spend + unallocated_spend), 0) as actual
     from spend_allocations
 
@@ -100,7 +104,7 @@ total_checks as (
     select
         'lifetime_acquisition_cost' as check_name,
         'all' as check_key,
-        (select coalesce(sum(acquisition_cost), 0) from acquisition_costs) as expected,
+        (select coalesce(sum(acquisition_costs.acquisition_cost), 0) from acquisition_costs) as expected,
         coalesce(sum(acquisition_cost), 0) as actual
     from lifetime
 

@@ -27,11 +27,20 @@ acquisition_costs as (
 
 dated as (
 
-    select 'activity' as fact, activity_date as fact_date from activities
+    select
+        'activity' as fact,
+        activity_date as fact_date
+    from activities
     union all
-    select 'purchase_day' as fact, purchase_date as fact_date from purchase_days
+    select
+        'purchase_day' as fact,
+        purchase_date as fact_date
+    from purchase_days
     union all
-    select 'acquisition' as fact, acquisition_date as fact_date from acquisition_costs
+    select
+        'acquisition' as fact,
+        acquisition_date as fact_date
+    from acquisition_costs
 
 ),
 

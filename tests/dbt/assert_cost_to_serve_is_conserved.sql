@@ -36,17 +36,35 @@ activity_totals as (
 
 mart_totals as (
 
-    select 'support_minutes' as activity, sum(cost_to_serve_support) as mart_cost from lifetime
+    select
+        'support_minutes' as activity,
+        sum(cost_to_serve_support) as mart_cost
+    from lifetime
     union all
-    select 'escalation' as activity, sum(cost_to_serve_escalations) as mart_cost from lifetime
+    select
+        'escalation' as activity,
+        sum(cost_to_serve_escalations) as mart_cost
+    from lifetime
     union all
-    select 'return' as activity, sum(cost_to_serve_returns) as mart_cost from lifetime
+    select
+        'return' as activity,
+        sum(cost_to_serve_returns) as mart_cost
+    from lifetime
     union all
-    select 'expedited_order' as activity, sum(cost_to_serve_expedited) as mart_cost from lifetime
+    select
+        'expedited_order' as activity,
+        sum(cost_to_serve_expedited) as mart_cost
+    from lifetime
     union all
-    select 'account_management' as activity, sum(cost_to_serve_account_management) as mart_cost from lifetime
+    select
+        'account_management' as activity,
+        sum(cost_to_serve_account_management) as mart_cost
+    from lifetime
     union all
-    select 'total' as activity, sum(cost_to_serve) as mart_cost from lifetime
+    select
+        'total' as activity,
+        sum(cost_to_serve) as mart_cost
+    from lifetime
 
 ),
 

@@ -32,18 +32,42 @@ measures as (
 
     select
         period_label,
-        order_revenue, contract_revenue, cogs, cost_to_serve_support,
-        cost_to_serve_escalations, cost_to_serve_returns, cost_to_serve_expedited,
-        cost_to_serve_account_management, cost_to_serve, acquisition_cost,
-        net_revenue, gross_margin, net_profit, orders, completed_orders, tickets
+        order_revenue,
+        contract_revenue,
+        cogs,
+        cost_to_serve_support,
+        cost_to_serve_escalations,
+        cost_to_serve_returns,
+        cost_to_serve_expedited,
+        cost_to_serve_account_management,
+        cost_to_serve,
+        acquisition_cost,
+        net_revenue,
+        gross_margin,
+        net_profit,
+        orders,
+        completed_orders,
+        tickets
     from customer_profitability
     union all
     select
         'lifetime' as period_label,
-        order_revenue, contract_revenue, cogs, cost_to_serve_support,
-        cost_to_serve_escalations, cost_to_serve_returns, cost_to_serve_expedited,
-        cost_to_serve_account_management, cost_to_serve, acquisition_cost,
-        net_revenue, gross_margin, net_profit, orders, completed_orders, tickets
+        order_revenue,
+        contract_revenue,
+        cogs,
+        cost_to_serve_support,
+        cost_to_serve_escalations,
+        cost_to_serve_returns,
+        cost_to_serve_expedited,
+        cost_to_serve_account_management,
+        cost_to_serve,
+        acquisition_cost,
+        net_revenue,
+        gross_margin,
+        net_profit,
+        orders,
+        completed_orders,
+        tickets
     from lifetime
 
 ),
@@ -71,8 +95,10 @@ measure_problems as (
     from measures
     where abs(net_revenue - order_revenue - contract_revenue) > 0.01
         or abs(gross_margin - net_revenue + cogs) > 0.01
-        or abs(cost_to_serve - cost_to_serve_support - cost_to_serve_escalations
-            - cost_to_serve_returns - cost_to_serve_expedited - cost_to_serve_account_management) > 0.01
+        or abs(
+            cost_to_serve - cost_to_serve_support - cost_to_serve_escalations
+            - cost_to_serve_returns - cost_to_serve_expedited - cost_to_serve_account_management
+        ) > 0.01
         or abs(net_profit - gross_margin + cost_to_serve + acquisition_cost) > 0.01
     group by period_label
 

@@ -12,7 +12,7 @@ by_customer as (
     select
         period_type,
         period_label,
-        customer_id as point,
+        customer_id as curve_point,
         count(*) as occurrences
     from whale_curve
     group by
@@ -28,7 +28,7 @@ by_rank as (
     select
         period_type,
         period_label,
-        {{ dbt.safe_cast("profit_rank", api.Column.translate_type("string")) }} as point,
+        {{ dbt.safe_cast("profit_rank", api.Column.translate_type("string")) }} as curve_point,
         count(*) as occurrences
     from whale_curve
     group by

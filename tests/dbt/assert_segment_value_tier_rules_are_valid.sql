@@ -37,7 +37,7 @@ catch_all_not_last as (
         'catch_all_not_last' as problem,
         catch_alls.value_tier as detail
     from catch_alls
-    where catch_alls.tier_rank < (select max(tier_rank) from rules)
+    where catch_alls.tier_rank < (select max(rules.tier_rank) from rules)
 
 ),
 

@@ -80,9 +80,12 @@ month_numbers as (
 months as (
 
     select
-        cast({{ dbt.dateadd('month', 'month_numbers.generated_number - 1', 'month_range.first_month_start') }} as date) as month_start,
         cast(
-            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 'month_numbers.generated_number', 'month_range.first_month_start')) }}
+            {{ dbt.dateadd('month', 'month_numbers.generated_number - 1', 'month_range.first_month_start') }}
+            as date
+        ) as month_start,
+        cast(
+            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 'month_numbers.generated_number', 'month_range.first_month_start')) }}  -- noqa: LT05
             as date
         ) as month_end,
         month_range.review_date

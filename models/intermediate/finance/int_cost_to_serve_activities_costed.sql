@@ -219,7 +219,9 @@ account_management as (
         customer_id,
         month_end as activity_date,
         'account_management' as activity,
-        {{ dbt.concat(["account_manager_id", "'|'", dbt.safe_cast("month_start", api.Column.translate_type("string"))]) }} as activity_id,
+        {{ dbt.concat([
+            "account_manager_id", "'|'", dbt.safe_cast("month_start", api.Column.translate_type("string"))
+        ]) }} as activity_id,
         cast(null as {{ dbt.type_string() }}) as support_channel,
         account_manager_id,
         manager_years as quantity,

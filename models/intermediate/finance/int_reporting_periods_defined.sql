@@ -43,13 +43,17 @@ service_contracts as (
 
 fact_dates as (
 
-    select signup_date as fact_date from customers where not is_quarantined
+    select signup_date as fact_date from customers
+    where not is_quarantined
     union all
-    select ordered_date as fact_date from orders where not is_quarantined
+    select ordered_date as fact_date from orders
+    where not is_quarantined
     union all
-    select opened_date as fact_date from support_tickets where not is_quarantined
+    select opened_date as fact_date from support_tickets
+    where not is_quarantined
     union all
-    select start_date as fact_date from service_contracts where not is_quarantined
+    select start_date as fact_date from service_contracts
+    where not is_quarantined
 
 ),
 
@@ -101,7 +105,7 @@ fiscal_year_bounds as (
             as date
         ) as period_start,
         cast(
-            {{ dbt.dateadd('day', -1, dbt.dateadd('year', 'year_numbers.generated_number', 'first_fiscal_year.first_fiscal_year_start')) }}
+            {{ dbt.dateadd('day', -1, dbt.dateadd('year', 'year_numbers.generated_number', 'first_fiscal_year.first_fiscal_year_start')) }}  -- noqa: LT05
             as date
         ) as fiscal_year_end
     from first_fiscal_year
@@ -113,7 +117,10 @@ fiscal_years as (
 
     select
         'fiscal_year' as period_type,
-        {{ dbt.concat(["'FY'", dbt.safe_cast("cast(extract(year from fiscal_year_end) as integer)", api.Column.translate_type("string"))]) }} as period_label,
+        {{ dbt.concat([
+            "'FY'",
+            dbt.safe_cast("cast(extract(year from fiscal_year_end) as integer)", api.Column.translate_type("string"))
+        ]) }} as period_label,
         period_start,
         case
             when fiscal_year_end > review_date then review_date
@@ -131,7 +138,9 @@ rolling_window as (
 
     select
         'rolling_{{ rolling_window_months }}m' as period_type,
-        {{ dbt.concat(["'R" ~ rolling_window_months ~ "M to '", dbt.safe_cast("review_date", api.Column.translate_type("string"))]) }} as period_label,
+        {{ dbt.concat([
+            "'R" ~ rolling_window_months ~ "M to '", dbt.safe_cast("review_date", api.Column.translate_type("string"))
+        ]) }} as period_label,
         rolling_window_start as period_start,
         review_date as period_end,
         cast(null as integer) as fiscal_year,

@@ -77,9 +77,10 @@ final as (
         period_label,
         covered_from_in_period,
         covered_until_in_period,
-        {{ dbt.datediff('covered_from_in_period', 'covered_until_in_period', 'day') }} + 1 as covered_days,
+        {{ dbt.datediff('covered_from_in_period', 'covered_until_in_period', 'day') }} + 1 as covered_days,  -- noqa: LT05
         annual_fee,
-        {{ divide('annual_fee', '365') }} * ({{ dbt.datediff('covered_from_in_period', 'covered_until_in_period', 'day') }} + 1) as contract_revenue
+        {{ divide('annual_fee', '365') }}
+        * ({{ dbt.datediff('covered_from_in_period', 'covered_until_in_period', 'day') }} + 1) as contract_revenue  -- noqa: LT05
     from covered_periods
 
 )

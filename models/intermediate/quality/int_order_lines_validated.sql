@@ -29,7 +29,7 @@ products as (
 
 ),
 
-touched_order_lines as (
+touched_order_lines as (  -- noqa: ST03
 
     {{ order_lines_touched_since('staged_order_lines', loaded_watermark()) }}
 

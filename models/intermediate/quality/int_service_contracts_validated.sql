@@ -17,7 +17,7 @@ customers as (
 
 ),
 
-touched_contracts as (
+touched_contracts as (  -- noqa: ST03
 
     {{ customer_children_touched_since('staged_contracts', 'contract_id', loaded_watermark()) }}
 

@@ -17,7 +17,7 @@ customers as (
 
 ),
 
-touched_tickets as (
+touched_tickets as (  -- noqa: ST03
 
     {{ customer_children_touched_since('staged_tickets', 'ticket_id', loaded_watermark()) }}
 

@@ -7,13 +7,13 @@
 -- Vars: review_type (rolling | annual) and review_date (null = latest clean order date).
 {%- set review_type = var('review_type', 'rolling') | string | trim %}
 {%- if review_type not in ['rolling', 'annual'] %}
-    {{ exceptions.raise_compiler_error("var review_type must be rolling or annual, got '" ~ review_type ~ "'") }}
+{{ exceptions.raise_compiler_error("var review_type must be rolling or annual, got '" ~ review_type ~ "'") }}
 {%- endif %}
 {%- if review_type == 'annual' %}
-    {%- set review_id_sql = dbt.concat(["'annual-'", "review_fiscal_years.fiscal_year_label"]) %}
+{%- set review_id_sql = dbt.concat(["'annual-'", "review_fiscal_years.fiscal_year_label"]) %}
 {%- else %}
-    {%- set review_date_text = dbt.safe_cast("review_parameters.review_date", api.Column.translate_type("string")) %}
-    {%- set review_id_sql = dbt.concat(["'rolling-'", review_date_text]) %}
+{%- set review_date_text = dbt.safe_cast("review_parameters.review_date", api.Column.translate_type("string")) %}
+{%- set review_id_sql = dbt.concat(["'rolling-'", review_date_text]) %}
 {%- endif %}
 
 with

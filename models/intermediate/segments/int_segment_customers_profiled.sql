@@ -12,7 +12,8 @@
 --   management is an entitlement the tier itself grants; acquisition is sunk).
 --   int_segment_value_tiers_assigned weights it with a prior into the value_score tiers
 --   rank on.
-{%- set min_tenure_years = sql_literal(var('segment_value_min_tenure_years', 0.25), 'number', 'segment_value_min_tenure_years') %}
+{%- set min_tenure_years = sql_literal(var('segment_value_min_tenure_years', 0.25),
+    'number', 'segment_value_min_tenure_years') %}
 {%- set clv_horizon = var('segment_clv_horizon_months', 36) | int %}
 {%- set rolling_period_type = 'rolling_' ~ (var('rolling_window_months', 12) | int) ~ 'm' %}
 
@@ -101,7 +102,8 @@ lifetime_profitability as (
         customer_profits.customer_id,
         customer_profits.review_date,
         clean_customers.signup_date,
-        {{ as_count(dbt.datediff('clean_customers.signup_date', 'customer_profits.review_date', 'day')) }} as tenure_days,
+        {{ as_count(dbt.datediff('clean_customers.signup_date', 'customer_profits.review_date', 'day')) }}
+            as tenure_days,
         {{ as_money('customer_profits.net_revenue') }} as net_revenue,
         {{ as_money('customer_profits.gross_margin') }} as gross_margin,
         {{ as_money('customer_profits.cost_to_serve') }} as cost_to_serve,
@@ -152,7 +154,10 @@ contracts_on_review_date as (
         service_contracts.service_plan,
         row_number() over (
             partition by service_contracts.customer_id
-            order by service_contracts.annual_fee desc, service_contracts.start_date desc, service_contracts.contract_id
+            order by
+                service_contracts.annual_fee desc,
+                service_contracts.start_date desc,
+                service_contracts.contract_id asc
         ) as plan_rank
     from service_contracts
     cross join review_parameters
@@ -206,16 +211,20 @@ joined as (
         lifetime_profitability.net_revenue as lifetime_net_revenue,
         lifetime_profitability.gross_margin as lifetime_gross_margin,
         lifetime_profitability.cost_to_serve as lifetime_cost_to_serve,
-        lifetime_profitability.cost_to_serve
-            - lifetime_profitability.cost_to_serve_account_management as lifetime_customer_driven_cost_to_serve,
+        (
+            lifetime_profitability.cost_to_serve
+            - lifetime_profitability.cost_to_serve_account_management
+        ) as lifetime_customer_driven_cost_to_serve,
         lifetime_profitability.acquisition_cost as lifetime_acquisition_cost,
         lifetime_profitability.net_profit as lifetime_net_profit,
         lifetime_profitability.completed_orders as lifetime_completed_orders,
         coalesce(rolling_profitability.net_revenue, 0) as rolling_net_revenue,
         coalesce(rolling_profitability.gross_margin, 0) as rolling_gross_margin,
         coalesce(rolling_profitability.cost_to_serve, 0) as rolling_cost_to_serve,
-        coalesce(rolling_profitability.cost_to_serve, 0)
-            - coalesce(rolling_profitability.cost_to_serve_account_management, 0) as rolling_customer_driven_cost_to_serve,
+        (
+            coalesce(rolling_profitability.cost_to_serve, 0)
+            - coalesce(rolling_profitability.cost_to_serve_account_management, 0)
+        ) as rolling_customer_driven_cost_to_serve,
         coalesce(rolling_profitability.net_profit, 0) as rolling_net_profit,
         -- As customer_clv has them (read from its inputs: an intermediate model reads no mart).
         clv_predictions.customer_id is not null as has_completed_purchase,
@@ -282,8 +291,9 @@ banded as (
 scored as (
 
     select
-        banded.*,
-        {{ dbt.datediff('banded.last_purchase_date', 'banded.review_date', 'day') }} as days_since_last_purchase,
+        *,
+        {{ dbt.datediff('last_purchase_date', 'review_date', 'day') }}
+            as days_since_last_purchase,
         lifetime_gross_margin - lifetime_customer_driven_cost_to_serve as lifetime_contribution,
         case
             when tenure_years > {{ min_tenure_years }} then tenure_years

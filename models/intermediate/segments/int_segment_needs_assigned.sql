@@ -19,17 +19,27 @@
 --                     data, docs/data_contract.md): the family is omitted, not filled with
 --                     'unknown'
 --   service_plan      the plan under contract on the review date, or none
-{%- set high_p_alive = sql_literal(var('segment_churn_high_p_alive_below', 0.5), 'number', 'segment_churn_high_p_alive_below') %}
-{%- set medium_p_alive = sql_literal(var('segment_churn_medium_p_alive_below', 0.8), 'number', 'segment_churn_medium_p_alive_below') %}
-{%- set medium_gap_multiple = sql_literal(var('segment_churn_overdue_medium_gap_multiple', 2), 'number', 'segment_churn_overdue_medium_gap_multiple') %}
-{%- set high_gap_multiple = sql_literal(var('segment_churn_overdue_high_gap_multiple', 4), 'number', 'segment_churn_overdue_high_gap_multiple') %}
-{%- set one_time_high_days = sql_literal(var('segment_churn_one_time_high_after_days', 90), 'number', 'segment_churn_one_time_high_after_days') %}
+{%- set high_p_alive = sql_literal(var('segment_churn_high_p_alive_below', 0.5),
+    'number', 'segment_churn_high_p_alive_below') %}
+{%- set medium_p_alive = sql_literal(var('segment_churn_medium_p_alive_below', 0.8),
+    'number', 'segment_churn_medium_p_alive_below') %}
+{%- set medium_gap_multiple = sql_literal(var('segment_churn_overdue_medium_gap_multiple', 2),
+    'number', 'segment_churn_overdue_medium_gap_multiple') %}
+{%- set high_gap_multiple = sql_literal(var('segment_churn_overdue_high_gap_multiple', 4),
+    'number', 'segment_churn_overdue_high_gap_multiple') %}
+{%- set one_time_high_days = sql_literal(var('segment_churn_one_time_high_after_days', 90),
+    'number', 'segment_churn_one_time_high_after_days') %}
 {%- set lapsed_days = sql_literal(var('segment_lapsed_after_days', 365), 'number', 'segment_lapsed_after_days') %}
-{%- set intensity_medium = sql_literal(var('segment_support_intensity_medium_ratio', 0.10), 'number', 'segment_support_intensity_medium_ratio') %}
-{%- set intensity_high = sql_literal(var('segment_support_intensity_high_ratio', 0.30), 'number', 'segment_support_intensity_high_ratio') %}
-{%- set multi_categories = sql_literal(var('segment_adoption_multi_min_categories', 2), 'number', 'segment_adoption_multi_min_categories') %}
-{%- set broad_categories = sql_literal(var('segment_adoption_broad_min_categories', 4), 'number', 'segment_adoption_broad_min_categories') %}
+{%- set intensity_medium = sql_literal(var('segment_support_intensity_medium_ratio', 0.10),
+    'number', 'segment_support_intensity_medium_ratio') %}
+{%- set intensity_high = sql_literal(var('segment_support_intensity_high_ratio', 0.30),
+    'number', 'segment_support_intensity_high_ratio') %}
+{%- set multi_categories = sql_literal(var('segment_adoption_multi_min_categories', 2),
+    'number', 'segment_adoption_multi_min_categories') %}
+{%- set broad_categories = sql_literal(var('segment_adoption_broad_min_categories', 4),
+    'number', 'segment_adoption_broad_min_categories') %}
 {%- set string_type = dbt.type_string() %}
+{%- set bigint_type = dbt.type_bigint() %}
 
 with
 
@@ -42,7 +52,7 @@ profiles as (
 measured as (
 
     select
-        profiles.*,
+        *,
         coalesce(days_since_last_purchase, tenure_days) as days_without_purchase,
         max(case when industry is not null or company_size_band is not null then 1 else 0 end)
             over (partition by review_date) = 1 as review_has_firmographics,
@@ -57,13 +67,13 @@ measured as (
 churn_scored as (
 
     select
-        measured.*,
+        *,
         case
             when last_purchase_date is null or is_one_time_buyer
                 then case
-                    when days_without_purchase > {{ one_time_high_days }} then 'high'
-                    else 'medium'
-                end
+                        when days_without_purchase > {{ one_time_high_days }} then 'high'
+                        else 'medium'
+                    end
             when p_alive < {{ high_p_alive }}
                 or days_since_last_purchase > {{ high_gap_multiple }} * usual_purchase_gap_days
                 then 'high'
@@ -79,7 +89,7 @@ churn_scored as (
 segmented as (
 
     select
-        churn_scored.*,
+        *,
         case
             when tenure_lifecycle_stage = 'onboarding' then 'onboarding'
             when days_without_purchase > {{ lapsed_days }} then 'lapsed'
@@ -111,16 +121,24 @@ segmented as (
 formatted as (
 
     select
-        segmented.*,
+        *,
         cast(cast({{ round_number('tenure_months', 1) }} as numeric(18, 1)) as {{ string_type }}) as tenure_months_text,
         cast(days_without_purchase as {{ string_type }}) as days_without_purchase_text,
         cast(cast({{ round_number('p_alive', 3) }} as numeric(18, 3)) as {{ string_type }}) as p_alive_text,
-        cast(cast({{ round_number('usual_purchase_gap_days', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as gap_text,
+        cast(cast({{ round_number('usual_purchase_gap_days', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as gap_text,
         cast(tickets_to_date as {{ string_type }}) as tickets_text,
-        cast(cast({{ round_number('100 * preferred_channel_share', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as channel_share_text,
-        cast(cast({{ round_number('rolling_customer_driven_cost_to_serve', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as rolling_cost_text,
-        cast(cast({{ round_number('rolling_gross_margin', 0) }} as {{ dbt.type_bigint() }}) as {{ string_type }}) as rolling_margin_text,
-        cast(cast({{ round_number('100 * support_cost_ratio', 1) }} as numeric(18, 1)) as {{ string_type }}) as support_ratio_text,
+        cast(cast({{ round_number('100 * preferred_channel_share', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as channel_share_text,
+        cast(
+            cast(
+                {{ round_number('rolling_customer_driven_cost_to_serve', 0) }} as {{ bigint_type }}
+            ) as {{ string_type }}
+        ) as rolling_cost_text,
+        cast(cast({{ round_number('rolling_gross_margin', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as rolling_margin_text,
+        cast(cast({{ round_number('100 * support_cost_ratio', 1) }} as numeric(18, 1)) as {{ string_type }})
+            as support_ratio_text,
         cast(categories_bought as {{ string_type }}) as categories_text
     from segmented
 
@@ -135,9 +153,13 @@ final as (
         tenure_months as lifecycle_stage_score,
         case
             when lifecycle_stage = 'onboarding'
-                then {{ dbt.concat(["'signed up '", "tenure_months_text", "' months ago (tenure band '", "tenure_band", "')'"]) }}
+                then {{ dbt.concat([
+                    "'signed up '", "tenure_months_text", "' months ago (tenure band '", "tenure_band", "')'"
+                ]) }}
             when lifecycle_stage = 'lapsed'
-                then {{ dbt.concat(["'no purchase for '", "days_without_purchase_text", "' days (lapsed after " ~ lapsed_days ~ ")'"]) }}
+                then {{ dbt.concat([
+                    "'no purchase for '", "days_without_purchase_text", "' days (lapsed after " ~ lapsed_days ~ ")'"
+                ]) }}
             when lifecycle_stage = 'at_risk'
                 then {{ dbt.concat(["'churn risk high; tenure '", "tenure_months_text", "' months'"]) }}
             else {{ dbt.concat(["'tenure '", "tenure_months_text", "' months (tenure band '", "tenure_band", "')'"]) }}
@@ -148,24 +170,41 @@ final as (
         end as churn_risk_score,
         case
             when last_purchase_date is null
-                then {{ dbt.concat(["'no completed purchase in '", "days_without_purchase_text", "' days since signup (high after " ~ one_time_high_days ~ ")'"]) }}
+                then {{ dbt.concat([
+                    "'no completed purchase in '", "days_without_purchase_text",
+                    "' days since signup (high after " ~ one_time_high_days ~ ")'"
+                ]) }}
             when is_one_time_buyer
-                then {{ dbt.concat(["'one-time buyer: P(alive) = 1 by construction is not loyalty; '", "days_without_purchase_text", "' days since the only purchase (high after " ~ one_time_high_days ~ ")'"]) }}
-            else {{ dbt.concat(["'P(alive) '", "p_alive_text", "'; '", "days_without_purchase_text", "' days since the last purchase, usual gap '", "gap_text", "' days'"]) }}
+                then {{ dbt.concat([
+                    "'one-time buyer: P(alive) = 1 by construction is not loyalty; '", "days_without_purchase_text",
+                    "' days since the only purchase (high after " ~ one_time_high_days ~ ")'"
+                ]) }}
+            else {{ dbt.concat([
+                "'P(alive) '", "p_alive_text", "'; '", "days_without_purchase_text",
+                "' days since the last purchase, usual gap '", "gap_text", "' days'"
+            ]) }}
         end as churn_risk_reason,
         support_channel,
         preferred_channel_share as support_channel_score,
         case
             when support_channel = 'no_tickets' then 'no support tickets to date'
-            else {{ dbt.concat(["channel_share_text", "'% of '", "tickets_text", "' tickets to date in '", "support_channel"]) }}
+            else {{ dbt.concat([
+                "channel_share_text", "'% of '", "tickets_text", "' tickets to date in '", "support_channel"
+            ]) }}
         end as support_channel_reason,
         support_intensity,
         support_cost_ratio as support_intensity_score,
         case
             when support_intensity = 'none' then 'no customer-driven cost to serve in the rolling window'
             when support_cost_ratio is null
-                then {{ dbt.concat(["'customer-driven cost to serve '", "rolling_cost_text", "' with gross margin '", "rolling_margin_text", "' in the rolling window'"]) }}
-            else {{ dbt.concat(["'customer-driven cost to serve '", "rolling_cost_text", "' = '", "support_ratio_text", "'% of gross margin '", "rolling_margin_text", "' in the rolling window'"]) }}
+                then {{ dbt.concat([
+                    "'customer-driven cost to serve '", "rolling_cost_text", "' with gross margin '",
+                    "rolling_margin_text", "' in the rolling window'"
+                ]) }}
+            else {{ dbt.concat([
+                "'customer-driven cost to serve '", "rolling_cost_text", "' = '", "support_ratio_text",
+                "'% of gross margin '", "rolling_margin_text", "' in the rolling window'"
+            ]) }}
         end as support_intensity_reason,
         product_adoption,
         categories_bought as product_adoption_score,

@@ -64,7 +64,7 @@ channels_ranked as (
         cast(sum(channel_tickets) over (partition by customer_id) as {{ dbt.type_bigint() }}) as tickets_to_date,
         row_number() over (
             partition by customer_id
-            order by channel_tickets desc, last_opened_date desc, support_channel
+            order by channel_tickets desc, last_opened_date desc, support_channel asc
         ) as channel_rank
     from channel_counts
 

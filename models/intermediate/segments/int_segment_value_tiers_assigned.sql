@@ -24,21 +24,29 @@
 -- max_cumulative_share (when set). The last rule has neither and catches every remaining
 -- customer (the explicit unprofitable tier: a negative value score).
 {%- set rank_partition = 'tenure_band' if var('segment_rank_within_tenure_band', true) else 'review_date' %}
-{%- set prior_weight_years = sql_literal(var('segment_value_prior_weight_years', 0.1), 'number', 'segment_value_prior_weight_years') %}
-{%- set prior_min_tenure_years = sql_literal(var('segment_value_prior_min_tenure_years', 1), 'number', 'segment_value_prior_min_tenure_years') %}
-{%- set prior_min_customers = sql_literal(var('segment_value_prior_min_customers', 3), 'number', 'segment_value_prior_min_customers') %}
+{%- set prior_weight_years = sql_literal(var('segment_value_prior_weight_years', 0.1),
+    'number', 'segment_value_prior_weight_years') %}
+{%- set prior_min_tenure_years = sql_literal(var('segment_value_prior_min_tenure_years', 1),
+    'number', 'segment_value_prior_min_tenure_years') %}
+{%- set prior_min_customers = sql_literal(var('segment_value_prior_min_customers', 3),
+    'number', 'segment_value_prior_min_customers') %}
 {%- set prior_attributes = var(
     'segment_value_prior_attributes', ['service_plan', 'size_group', 'acquisition_channel']
 ) %}
 {%- set prior_key_parts = [] %}
 {%- for attribute in prior_attributes %}
-    {%- if not loop.first %}{%- do prior_key_parts.append("' / '") %}{%- endif %}
-    {%- do prior_key_parts.append("coalesce(cast(" ~ sql_name(attribute, 'segment_value_prior_attributes') ~ " as " ~ dbt.type_string() ~ "), '(none)')") %}
+{%- if not loop.first %}{%- do prior_key_parts.append("' / '") %}{%- endif %}
+{%- do prior_key_parts.append(
+    "coalesce(cast(" ~ sql_name(attribute, 'segment_value_prior_attributes')
+    ~ " as " ~ dbt.type_string() ~ "), '(none)')"
+) %}
 {%- endfor %}
 {%- set prior_key = dbt.concat(prior_key_parts) if prior_key_parts else "'all customers'" %}
 {%- set reference_text = "' customers of " ~ prior_min_tenure_years ~ "+ years" %}
 {%- set attributes_text = " with " ~ (prior_attributes | join(' / ')) ~ " = '" if prior_attributes else ": '" %}
 {%- set cell_text = reference_text ~ attributes_text %}
+{%- set string_type = dbt.type_string() %}
+{%- set bigint_type = dbt.type_bigint() %}
 
 with
 
@@ -131,7 +139,8 @@ priors as (
             when prior_matches.has_cell_prior then prior_matches.cell_prior_customers
             else coalesce(prior_matches.overall_prior_customers, 0)
         end as value_prior_customers,
-        {{ divide(prior_weight_years, 'prior_matches.value_score_years + ' ~ prior_weight_years) }} as value_prior_weight
+        {{ divide(prior_weight_years, 'prior_matches.value_score_years + ' ~ prior_weight_years) }}
+            as value_prior_weight
     from prior_matches
 
 ),
@@ -149,10 +158,10 @@ scored as (
 ranked as (
 
     select
-        scored.*,
+        *,
         row_number() over (
             partition by {{ rank_partition }}
-            order by value_score desc, customer_id
+            order by value_score desc, customer_id asc
         ) as value_rank,
         count(*) over (partition by {{ rank_partition }}) as ranked_customers
     from scored
@@ -162,7 +171,7 @@ ranked as (
 shared as (
 
     select
-        ranked.*,
+        *,
         {{ divide('value_rank', 'ranked_customers') }} as value_share
     from ranked
 
@@ -211,23 +220,36 @@ assigned as (
 formatted as (
 
     select
-        assigned.*,
-        cast(cast({{ round_number('value_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as value_score_text,
-        cast(cast({{ round_number('observed_value_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as observed_score_text,
-        cast(cast({{ round_number('value_prior_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as prior_score_text,
-        cast(value_prior_customers as {{ dbt.type_string() }}) as prior_customers_text,
-        cast(cast({{ round_number('100 * (1 - value_prior_weight)', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as own_weight_text,
-        cast(cast({{ round_number('100 * value_prior_weight', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as prior_weight_text,
-        cast(cast({{ round_number('lifetime_gross_margin', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as gross_margin_text,
-        cast(cast({{ round_number('lifetime_customer_driven_cost_to_serve', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as cost_to_serve_text,
-        cast(cast({{ round_number('value_score_years', 2) }} as numeric(18, 2)) as {{ dbt.type_string() }}) as years_text,
-        cast(value_rank as {{ dbt.type_string() }}) as rank_text,
-        cast(ranked_customers as {{ dbt.type_string() }}) as customers_text,
-        cast(cast({{ round_number('100 * value_share', 1) }} as numeric(18, 1)) as {{ dbt.type_string() }}) as share_text,
-        cast(cast({{ round_number('100 * max_cumulative_share', 1) }} as numeric(18, 1)) as {{ dbt.type_string() }}) as limit_text,
-        cast(cast({{ round_number('min_value_score', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as min_score_text,
-        cast(cast({{ round_number('rolling_net_profit', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as rolling_net_profit_text,
-        cast(cast({{ round_number('coalesce(predicted_clv, 0)', 0) }} as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }}) as predicted_clv_text
+        *,
+        cast(cast({{ round_number('value_score', 0) }} as {{ bigint_type }}) as {{ string_type }}) as value_score_text,
+        cast(cast({{ round_number('observed_value_score', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as observed_score_text,
+        cast(cast({{ round_number('value_prior_score', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as prior_score_text,
+        cast(value_prior_customers as {{ string_type }}) as prior_customers_text,
+        cast(cast({{ round_number('100 * (1 - value_prior_weight)', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as own_weight_text,
+        cast(cast({{ round_number('100 * value_prior_weight', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as prior_weight_text,
+        cast(cast({{ round_number('lifetime_gross_margin', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as gross_margin_text,
+        cast(
+            cast(
+                {{ round_number('lifetime_customer_driven_cost_to_serve', 0) }} as {{ bigint_type }}
+            ) as {{ string_type }}
+        ) as cost_to_serve_text,
+        cast(cast({{ round_number('value_score_years', 2) }} as numeric(18, 2)) as {{ string_type }}) as years_text,
+        cast(value_rank as {{ string_type }}) as rank_text,
+        cast(ranked_customers as {{ string_type }}) as customers_text,
+        cast(cast({{ round_number('100 * value_share', 1) }} as numeric(18, 1)) as {{ string_type }}) as share_text,
+        cast(cast({{ round_number('100 * max_cumulative_share', 1) }} as numeric(18, 1)) as {{ string_type }})
+            as limit_text,
+        cast(cast({{ round_number('min_value_score', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as min_score_text,
+        cast(cast({{ round_number('rolling_net_profit', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as rolling_net_profit_text,
+        cast(cast({{ round_number('coalesce(predicted_clv, 0)', 0) }} as {{ bigint_type }}) as {{ string_type }})
+            as predicted_clv_text
     from assigned
 
 ),
@@ -235,10 +257,12 @@ formatted as (
 explained as (
 
     select
-        formatted.*,
+        *,
         case
             when max_cumulative_share is not null and min_value_score is not null
-                then {{ dbt.concat(["'in the top '", "limit_text", "'% of the band with a value score of at least '", "min_score_text"]) }}
+                then {{ dbt.concat([
+                    "'in the top '", "limit_text", "'% of the band with a value score of at least '", "min_score_text"
+                ]) }}
             when max_cumulative_share is not null
                 then {{ dbt.concat(["'in the top '", "limit_text", "'% of the band'"]) }}
             when min_value_score is not null

@@ -65,11 +65,11 @@ final as (
         coalesce(warehouse_rows.quarantined_rows, 0) as quarantined_rows,
         (
             coalesce(files.file_rows_read, 0)
-                = coalesce(files.file_rows_loaded, 0) + coalesce(files.file_rows_rejected, 0)
+            = coalesce(files.file_rows_loaded, 0) + coalesce(files.file_rows_rejected, 0)
             and coalesce(files.file_rows_loaded, 0) = warehouse_rows.raw_rows
             and warehouse_rows.validated_rows = warehouse_rows.raw_rows
             and warehouse_rows.raw_rows
-                = coalesce(warehouse_rows.clean_rows, 0) + coalesce(warehouse_rows.quarantined_rows, 0)
+            = coalesce(warehouse_rows.clean_rows, 0) + coalesce(warehouse_rows.quarantined_rows, 0)
         ) as is_reconciled
     from warehouse_rows
     left join files

@@ -64,7 +64,8 @@ final as (
         clean_customers.signup_date,
         order_history.first_order_date,
         order_history.last_order_date,
-        {{ as_count(dbt.datediff('clean_customers.signup_date', 'lifetime_profits.review_date', 'day')) }} as tenure_days,
+        {{ as_count(dbt.datediff('clean_customers.signup_date', 'lifetime_profits.review_date', 'day')) }}
+            as tenure_days,
         lifetime_profits.review_date,
         review_parameters.reporting_currency as currency,
         {{ as_money('lifetime_profits.order_revenue') }} as order_revenue,

@@ -4,7 +4,8 @@
 -- change in rolling net profit, predicted CLV and value score, and the other segments
 -- that changed. Customers in only one of the two reviews are counted in
 -- segment_migrations (presence new / gone).
-{%- set money_text = "cast(cast(" ~ round_number("%s", 0) ~ " as " ~ dbt.type_bigint() ~ ") as " ~ dbt.type_string() ~ ")" %}
+{%- set money_text = "cast(cast(" ~ round_number("%s", 0) ~ " as " ~ dbt.type_bigint() ~ ")"
+    ~ " as " ~ dbt.type_string() ~ ")" %}
 
 with
 

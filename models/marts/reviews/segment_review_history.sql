@@ -66,8 +66,10 @@ final as (
         -- the customer's share of the review's net profit: summed over any group of
         -- customers it gives the group's share of profit (the semantic layer's
         -- share_of_profit), which a metric over sums alone cannot express
-        {{ divide('customer_segments.rolling_net_profit', 'nullif(sum(customer_segments.rolling_net_profit) over (), 0)') }}
-            as rolling_net_profit_share,
+        {{ divide(
+            'customer_segments.rolling_net_profit',
+            'nullif(sum(customer_segments.rolling_net_profit) over (), 0)'
+        ) }} as rolling_net_profit_share,
         {{ as_money('customer_segments.historical_clv') }} as historical_clv,
         -- the model's unrounded double, as before dim_customer_segments published it as
         -- money: an incremental table (on_schema_change fail) keeps its column types

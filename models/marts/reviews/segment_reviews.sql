@@ -37,7 +37,8 @@ final as (
         fiscal_year_label,
         lag(review_id) over (partition by review_type order by review_date, review_id) as previous_review_id,
         lag(review_date) over (partition by review_type order by review_date, review_id) as previous_review_date,
-        {{ as_count('row_number() over (partition by review_type order by review_date, review_id)') }} as review_sequence,
+        {{ as_count('row_number() over (partition by review_type order by review_date, review_id)') }}
+            as review_sequence,
         customers,
         {{ as_money('rolling_net_revenue') }} as rolling_net_revenue,
         {{ as_money('rolling_net_profit') }} as rolling_net_profit,

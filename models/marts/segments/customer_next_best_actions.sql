@@ -13,9 +13,12 @@
 --                           top-tier customers (value tier rank <= var
 --                           segment_valuable_max_tier_rank); not for unprofitable customers
 --   7 keep_current_service  nothing above applies
-{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
-{%- set candidate_max_rank = sql_literal(var('segment_lookalike_max_tier_rank', 4), 'number', 'segment_lookalike_max_tier_rank') %}
-{%- set premium_top_share = sql_literal(var('segment_premium_offer_top_share', 0.10), 'number', 'segment_premium_offer_top_share') %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
+{%- set candidate_max_rank = sql_literal(var('segment_lookalike_max_tier_rank', 4),
+    'number', 'segment_lookalike_max_tier_rank') %}
+{%- set premium_top_share = sql_literal(var('segment_premium_offer_top_share', 0.10),
+    'number', 'segment_premium_offer_top_share') %}
 {%- set string_type = dbt.type_string() %}
 
 with
@@ -94,7 +97,7 @@ upsell_options as (
         top_tier_adoption_rates.top_tier_adoption_rate,
         row_number() over (
             partition by value_tiers.customer_id
-            order by top_tier_adoption_rates.top_tier_adoption_rate desc, top_tier_adoption_rates.product_category
+            order by top_tier_adoption_rates.top_tier_adoption_rate desc, top_tier_adoption_rates.product_category asc
         ) as option_order
     from value_tiers
     cross join top_tier_adoption_rates
@@ -139,11 +142,13 @@ joined as (
         lookalikes.tenure_band,
         best_upsells.upsell_category,
         best_upsells.top_tier_adoption_rate,
-        needs.support_channel <> 'no_tickets'
+        (
+            needs.support_channel <> 'no_tickets'
             and {{ dbt.position(
                 dbt.concat(["';'", "needs.support_channel", "';'"]),
                 dbt.concat(["';'", "coalesce(assignments.allowed_channels, '')", "';'"])
-            ) }} = 0 as prefers_channel_not_allowed
+            ) }} = 0
+        ) as prefers_channel_not_allowed
     from value_tiers
     inner join needs
         on value_tiers.customer_id = needs.customer_id
@@ -161,7 +166,7 @@ joined as (
 decided as (
 
     select
-        joined.*,
+        *,
         case
             when routing_queue = 'retention' then 'retention_call'
             when lifecycle_stage = 'onboarding' then 'onboarding_check_in'

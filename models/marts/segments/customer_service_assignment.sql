@@ -73,14 +73,14 @@ policy_matches as (
 service_levels_ranked as (
 
     select
-        policy_matches.*,
+        *,
         row_number() over (
             partition by customer_id
             order by
                 entitlement_rank desc,
                 cost_to_serve_budget_per_year desc,
-                segment_family,
-                segment
+                segment_family asc,
+                segment asc
         ) as level_order
     from policy_matches
     where service_level is not null
@@ -97,9 +97,11 @@ winning_service_levels as (
 routes_checked as (
 
     select
-        policy_matches.*,
-        routing_min_predicted_clv is null
-            or predicted_clv >= routing_min_predicted_clv as meets_routing_condition
+        *,
+        (
+            routing_min_predicted_clv is null
+            or predicted_clv >= routing_min_predicted_clv
+        ) as meets_routing_condition
     from policy_matches
     where routing_queue is not null
 
@@ -108,7 +110,7 @@ routes_checked as (
 routes_ranked as (
 
     select
-        routes_checked.*,
+        *,
         row_number() over (
             partition by customer_id
             order by routing_precedence, segment_family, segment
@@ -155,7 +157,10 @@ assigned as (
         winning_service_levels.service_level as effective_service_level,
         winning_service_levels.entitlement_rank,
         winning_service_levels.membership as service_level_source,
-        coalesce(winning_routes.routing_queue, {{ sql_literal(var('segment_default_routing_queue', 'standard'), 'name', 'segment_default_routing_queue') }}) as routing_queue,
+        coalesce(
+            winning_routes.routing_queue,
+            {{ sql_literal(var('segment_default_routing_queue', 'standard'), 'name', 'segment_default_routing_queue') }}
+        ) as routing_queue,
         coalesce(winning_routes.membership, 'default') as routing_source,
         winning_service_levels.sla_first_response_hours,
         winning_service_levels.allowed_channels,

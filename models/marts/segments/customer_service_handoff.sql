@@ -5,7 +5,8 @@
 -- account manager the policy entitles them to next to the one they actually have (an
 -- employee id), and their predicted CLV with its horizon and currency.
 -- Published with the marts and exported as CSV and Parquet with every publish.
-{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
 
 with
 

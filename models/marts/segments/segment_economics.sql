@@ -98,11 +98,13 @@ customer_facts as (
         profiles.service_plan <> 'none' as has_service_contract,
         coalesce(customer_contract_revenues.rolling_contract_revenue, 0) as rolling_contract_revenue,
         value_tiers.tier_rank <= {{ valuable_max_rank }} as is_valuable,
-        value_tiers.tier_rank <= {{ valuable_max_rank }}
+        (
+            value_tiers.tier_rank <= {{ valuable_max_rank }}
             and (
                 assignments.routing_queue = 'self_service'
                 or (profiles.rolling_csat_responses > 0 and profiles.rolling_mean_csat < {{ csat_below }})
-            ) as is_under_served
+            )
+        ) as is_under_served
     from profiles
     inner join value_tiers
         on profiles.customer_id = value_tiers.customer_id
@@ -125,7 +127,8 @@ segment_totals as (
         sum(customer_facts.rolling_cost_to_serve) as cost_to_serve,
         {{ exact_mean('customer_facts.predicted_clv') }} as avg_predicted_clv,
         avg(customer_facts.cost_to_serve_budget_per_year) as avg_cost_to_serve_budget,
-        cast(sum(case when customer_facts.is_valuable then 1 else 0 end) as {{ dbt.type_bigint() }}) as valuable_customers,
+        cast(sum(case when customer_facts.is_valuable then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as valuable_customers,
         cast(sum(case when customer_facts.is_under_served then 1 else 0 end) as {{ dbt.type_bigint() }})
             as under_served_valuable_customers,
         sum(case when customer_facts.has_service_contract then 1 else 0 end) as contract_customers,
@@ -143,7 +146,7 @@ segment_totals as (
 family_totals as (
 
     select
-        segment_totals.*,
+        *,
         sum(customers) over (partition by segment_family) as family_customers,
         sum(revenue) over (partition by segment_family) as family_revenue,
         sum(net_profit) over (partition by segment_family) as family_net_profit

@@ -14,7 +14,9 @@ renamed as (
         valid_from,
         valid_to,
         cast(rate as {{ dbt.type_numeric() }}) as rate,
-        upper(coalesce(currency, {{ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency') }})) as currency,
+        upper(
+            coalesce(currency, {{ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency') }})
+        ) as currency,
         _load_id,
         _source_file,
         _source_line_number,

@@ -16,7 +16,9 @@ renamed as (
         lower(status) as order_status,
         lower(sales_channel) as sales_channel,
         coalesce(is_expedited, false) as is_expedited,
-        upper(coalesce(currency, {{ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency') }})) as currency,
+        upper(
+            coalesce(currency, {{ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency') }})
+        ) as currency,
         _load_id,
         _source_file,
         _source_line_number,

@@ -15,7 +15,9 @@ renamed as (
         start_date,
         end_date,
         cast(annual_fee as {{ dbt.type_numeric() }}) as annual_fee,
-        upper(coalesce(currency, {{ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency') }})) as currency,
+        upper(
+            coalesce(currency, {{ sql_literal(var('reporting_currency'), 'currency', 'reporting_currency') }})
+        ) as currency,
         _load_id,
         _source_file,
         _source_line_number,
