@@ -38,10 +38,12 @@ changed_segments as (
         {{ dbt.concat(["segment_family", "':'", "segment"]) }} as failing_key
     from impacts
     where scenario = 'current policy'
-        and (affected_customers <> 0 or contacts_moved_central <> 0
+        and (
+            affected_customers <> 0 or contacts_moved_central <> 0
             or savings_low <> 0 or savings_central <> 0 or savings_high <> 0
             or margin_at_risk_low <> 0 or margin_at_risk_central <> 0 or margin_at_risk_high <> 0
-            or net_effect_low <> 0 or net_effect_central <> 0 or net_effect_high <> 0)
+            or net_effect_low <> 0 or net_effect_central <> 0 or net_effect_high <> 0
+        )
 
 ),
 
@@ -52,10 +54,12 @@ changed_total as (
         scenario as failing_key
     from scenarios
     where scenario = 'current policy'
-        and (affected_customers <> 0 or cost_to_serve_change_central <> 0
+        and (
+            affected_customers <> 0 or cost_to_serve_change_central <> 0
             or savings_low <> 0 or savings_high <> 0
             or margin_at_risk_low <> 0 or margin_at_risk_high <> 0
-            or net_effect_low <> 0 or net_effect_high <> 0)
+            or net_effect_low <> 0 or net_effect_high <> 0
+        )
 
 ),
 
@@ -64,7 +68,11 @@ missing_identity as (
     select
         'policy_scenarios' as failing_model,
         'current policy missing' as failing_key
-    from (select count(*) as identity_rows from scenarios where scenario = 'current policy') as counted
+    from (
+        select count(*) as identity_rows
+        from scenarios
+        where scenario = 'current policy'
+    ) as counted
     where identity_rows <> 1
 
 ),

@@ -23,7 +23,7 @@ family_totals as (
         scenario,
         segment_family,
         {%- for column in summed %}
-        sum({{ column }}) as {{ column }}{{ ',' if not loop.last }}
+        sum({{ column }}) as {{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from impacts
     group by
@@ -40,10 +40,11 @@ final as (
     from family_totals
     left join scenarios
         on family_totals.scenario = scenarios.scenario
-    where scenarios.scenario is null
-    {%- for column in summed %}
+    where
+        scenarios.scenario is null
+        {%- for column in summed %}
         or {{ amounts_differ('family_totals.' ~ column, 'scenarios.' ~ column) }}
-    {%- endfor %}
+        {%- endfor %}
 
 )
 

@@ -53,9 +53,10 @@ unordered_{{ model }} as (
         {%- endif %}
     from {{ model }}
     where
-    {%- for measure in measures %}
-        not ({{ measure }}_low <= {{ measure }}_central and {{ measure }}_central <= {{ measure }}_high){{ ' or' if not loop.last }}
-    {%- endfor %}
+        false
+        {%- for measure in measures %}
+        or not ({{ measure }}_low <= {{ measure }}_central and {{ measure }}_central <= {{ measure }}_high)
+        {%- endfor %}
 
 ),
 

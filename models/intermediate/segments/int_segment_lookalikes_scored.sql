@@ -58,7 +58,7 @@ featured as (
 
 ),
 
--- sqlfluff places the lines of an unrolled Jinja loop wrongly (LT02) in the next four steps.
+-- In the next four steps sqlfluff places the lines of an unrolled Jinja loop wrongly (LT02).
 -- noqa: disable=LT02
 band_statistics as (
 
@@ -66,7 +66,8 @@ band_statistics as (
         *,
         {%- for feature in features %}
         {{ exact_mean(feature, over='over (partition by tenure_band)') }} as {{ feature }}_mean,
-        {{ exact_stddev_samp(feature, over='over (partition by tenure_band)') }} as {{ feature }}_sd{{ ',' if not loop.last }}
+        {{ exact_stddev_samp(feature, over='over (partition by tenure_band)') }}
+            as {{ feature }}_sd{{ ',' if not loop.last }}
         {%- endfor %}
     from featured
 

@@ -58,8 +58,10 @@ segment_effects as (
         sum(case when scenario_customers.is_routing_changed then 1 else 0 end) as routing_changes,
         sum(case when scenario_customers.is_entitlement_changed then 1 else 0 end) as entitlement_changes,
         sum(case when scenario_customers.account_manager_change = 'added' then 1 else 0 end) as account_managers_added,
-        sum(case when scenario_customers.account_manager_change = 'removed' then 1 else 0 end) as account_managers_removed,
-        {{ exact_sum('scenario_customers.contacts_moved_central') }} as contacts_moved_central,
+        sum(case when scenario_customers.account_manager_change = 'removed' then 1 else 0 end)
+            as account_managers_removed,
+        {{ exact_sum('scenario_customers.contacts_moved_central') }}
+            as contacts_moved_central,
         sum(scenario_customers.cost_to_serve_change_central) as cost_to_serve_change_central,
         sum(scenario_customers.savings_low) as savings_low,
         sum(scenario_customers.savings_central) as savings_central,

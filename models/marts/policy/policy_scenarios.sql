@@ -9,6 +9,8 @@
 --   whose service level fell from A to B and those whose level did not change. Evidence,
 --   not proof: levels fall because customers buy less, so the comparison overstates the
 --   effect of service; null until three reviews exist.
+{%- set observational_note = 'observational, not a controlled experiment: service levels fall because'
+    ~ ' customers buy less, so the observed churn overstates the effect of service' %}
 with
 
 scenarios as (
@@ -90,7 +92,8 @@ scenario_totals as (
         sum(case when service_level_steps < 0 then 1 else 0 end) as service_level_downgrades,
         sum(case when service_level_steps > 0 then 1 else 0 end) as service_level_upgrades,
         sum(case when is_routing_changed then 1 else 0 end) as routing_changes,
-        sum(case when scenario_routing_queue = 'self_service' and is_routing_changed then 1 else 0 end) as routed_to_self_service,
+        sum(case when scenario_routing_queue = 'self_service' and is_routing_changed then 1 else 0 end)
+            as routed_to_self_service,
         sum(case when account_manager_change = 'added' then 1 else 0 end) as account_managers_added,
         sum(case when account_manager_change = 'removed' then 1 else 0 end) as account_managers_removed,
         {{ exact_sum('contacts_moved_central') }} as contacts_moved_central,
@@ -178,7 +181,8 @@ final as (
         {{ as_count('scenario_definitions.policy_rows') }} as policy_rows,
         {{ as_count('current_review.customers') }} as customers,
         {{ as_count('coalesce(scenario_totals.affected_customers, 0)') }} as affected_customers,
-        {{ divide('coalesce(scenario_totals.affected_customers, 0)', 'nullif(current_review.customers, 0)') }} as affected_share,
+        {{ divide('coalesce(scenario_totals.affected_customers, 0)', 'nullif(current_review.customers, 0)') }}
+            as affected_share,
         {{ as_count('coalesce(scenario_totals.service_level_downgrades, 0)') }} as service_level_downgrades,
         {{ as_count('coalesce(scenario_totals.service_level_upgrades, 0)') }} as service_level_upgrades,
         {{ as_count('coalesce(scenario_totals.routing_changes, 0)') }} as routing_changes,
@@ -197,7 +201,8 @@ final as (
         {{ as_money('coalesce(scenario_totals.net_effect_central, 0)') }} as net_effect_central,
         {{ as_money('coalesce(scenario_totals.net_effect_high, 0)') }} as net_effect_high,
         {{ as_double('assumed_level_down.retention_change_low') }} as assumed_retention_change_per_level_down_low,
-        {{ as_double('assumed_level_down.retention_change_central') }} as assumed_retention_change_per_level_down_central,
+        {{ as_double('assumed_level_down.retention_change_central') }}
+            as assumed_retention_change_per_level_down_central,
         {{ as_double('assumed_level_down.retention_change_high') }} as assumed_retention_change_per_level_down_high,
         {{ as_count('coalesce(observed_churn.customers_level_down, 0)') }} as observed_customers_level_down,
         {{ as_double('observed_churn.churn_rate_level_down') }} as observed_churn_rate_level_down,
@@ -208,7 +213,7 @@ final as (
         case
             when observed_churn.churn_rate_level_down is null or observed_churn.churn_rate_level_unchanged is null
                 then 'no evidence yet: needs three reviews of one type with service level drops between the first two'
-            else 'observational, not a controlled experiment: service levels fall because customers buy less, so the observed churn overstates the effect of service'
+            else '{{ observational_note }}'
         end as evidence_note
     from scenario_definitions
     cross join current_review

@@ -63,7 +63,8 @@ contract_windows as (
         clean_contracts.customer_id,
         case
             when clean_contracts.end_date is null or clean_contracts.end_date >= review_windows.review_date
-                then 1 else 0
+                then 1
+            else 0
         end as is_running_on_review_date,
         case
             when coalesce(clean_contracts.end_date, review_windows.review_date) >= review_windows.rolling_window_start
@@ -98,7 +99,9 @@ customer_contracts as (
 
 customer_segments as (
 
-    {%- for family, column in [('value_tier', 'value_tier'), ('lifecycle_stage', 'lifecycle_stage'), ('churn_risk', 'churn_risk')] %}
+    {%- for family, column in [
+        ('value_tier', 'value_tier'), ('lifecycle_stage', 'lifecycle_stage'), ('churn_risk', 'churn_risk')
+    ] %}
     select
         review_id,
         customer_id,
@@ -145,7 +148,8 @@ with_previous as (
         segment_totals.contract_revenue,
         previous_totals.customers as previous_customers,
         previous_totals.contract_customers as previous_contract_customers,
-        {{ divide('previous_totals.contract_customers', 'nullif(previous_totals.customers, 0)') }} as previous_attach_rate,
+        {{ divide('previous_totals.contract_customers', 'nullif(previous_totals.customers, 0)') }}
+            as previous_attach_rate,
         previous_totals.contract_revenue as previous_contract_revenue
     from segment_totals
     inner join review_windows

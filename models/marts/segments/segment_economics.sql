@@ -15,8 +15,10 @@
 --     contract_revenue in the rolling window (int_service_contract_revenues_allocated); the
 --     previous review's attach rate and the change since, from segment_attach_rates (null
 --     for the families the review history does not keep, and without a previous review).
-{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
-{%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below') %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
+{%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3),
+    'number', 'segment_under_served_csat_below') %}
 
 with
 
@@ -159,8 +161,8 @@ final as (
     select
         family_totals.segment_family,
         family_totals.segment,
-        review_date,
-        customers,
+        family_totals.review_date,
+        family_totals.customers,
         {{ divide('customers', 'family_customers') }} as customer_share,
         {{ as_money('revenue') }} as revenue,
         {{ divide('revenue', 'nullif(family_revenue, 0)') }} as revenue_share,
@@ -172,8 +174,8 @@ final as (
         {{ as_money('avg_predicted_clv') }} as avg_predicted_clv,
         {{ as_money('avg_cost_to_serve_budget') }} as avg_cost_to_serve_budget,
         coalesce({{ divide('cost_to_serve', 'customers') }} > avg_cost_to_serve_budget, false) as is_over_served,
-        valuable_customers,
-        under_served_valuable_customers,
+        family_totals.valuable_customers,
+        family_totals.under_served_valuable_customers,
         {{ as_count('contract_customers') }} as contract_customers,
         {{ divide('contract_customers', 'customers') }} as attach_rate,
         {{ as_money('contract_revenue') }} as contract_revenue,

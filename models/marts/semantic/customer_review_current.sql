@@ -1,7 +1,8 @@
 -- The review this build made, one row per customer: segment_review_history restricted to
--- the current review, with the customer's service plan and contract revenue (attach rate). The semantic layer's default metrics read this model, so a metric
--- queried without a review dimension counts every customer once (the history holds every
--- review, and summing it double-counts).
+-- the current review, with the customer's service plan and contract revenue (attach rate).
+-- The semantic layer's default metrics read this model, so a metric queried without a
+-- review dimension counts every customer once (the history holds every review, and summing
+-- it double-counts).
 with
 
 review as (
