@@ -42,6 +42,10 @@ PREVIOUS_REVIEW_MONTHS = 12
 # Compared marts are the published ones (BI reads only these schemas).
 COMPARED_SCHEMAS = ("marts", "audit")
 DECIMALS = 6
+# Which load brought a row, and when: they differ by design between two loads of the same landing
+# files (Spark's job loads them itself). The facts and audit_quarantine carry them; the rows, their
+# files and lines are compared. The same columns compare_marts-style checks ignore.
+LOAD_COLUMNS = {"_loaded_at", "_load_id", "loaded_at", "load_id"}
 # The CLV fits (review and calibration period, BG/NBD and Gamma-Gamma): printed side by side.
 CLV_FITS = "marts.clv_model_fit"
 CLV_PARAMETERS = ("log_likelihood", "r", "alpha", "a", "b", "p", "q", "gamma")
@@ -86,12 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["SEGMENTATION_DBT_TARGET"] = engine
         run = EngineRun(engine)
         runs.append(run)
-        if engine == "spark":
+        if engine == "spark" and not args.compare_only:
             shutil.rmtree(root / engine, ignore_errors=True)  # a new metastore: the job starts from scratch
         if engine == "postgres":
             _postgres_server("start")
         try:
-            if engine == "spark":
+            if args.compare_only:
+                _say(f"{engine}: comparing what the last run left (--compare-only)")
+            elif engine == "spark":
                 _spark_job(run, landing_dir=duckdb_dir / "landing")
             else:
                 _say(f"{engine}: raw tables from {parquet_dir / 'raw'}")
@@ -116,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--customers", type=int, default=3000, help="sample size (keep it small)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the DuckDB reference")
     parser.add_argument("--keep-postgres", action="store_true", help="leave the PostgreSQL server running")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="build nothing: compare what the last run left on each engine")
     parser.add_argument("--dbt-args", nargs=argparse.REMAINDER, default=[],
                         help="extra arguments for every dbt build (e.g. --exclude snapshots)")
     return parser
@@ -328,13 +336,15 @@ def _read_marts(engine: str, reference: dict[str, Table]) -> dict[str, Table | s
     marts: dict[str, Table | str] = {}
     if engine == "spark":
         from segmentation.engines.spark import PUBLISHED_DATABASE
-        from segmentation.publish.warehouse import INTERNAL_PREFIXES
+        from segmentation.publish.warehouse import INTERNAL_PREFIXES, INTERNAL_RELATIONS
 
         spark = _spark_session()
         for name in reference:
             table = name.split(".")[-1]
-            # What BI reads: the published views (the fct_* facts are not published: the working tables).
-            source = name if table.startswith(INTERNAL_PREFIXES) else f"{PUBLISHED_DATABASE}.{table}"
+            # What BI reads: the published views (the fct_* facts and the time spine are not
+            # published: the working tables).
+            internal = table.startswith(INTERNAL_PREFIXES) or table in INTERNAL_RELATIONS
+            source = name if internal else f"{PUBLISHED_DATABASE}.{table}"
             try:
                 frame = spark.table(source)
                 marts[name] = (frame.columns, [tuple(row) for row in frame.collect()])
@@ -389,7 +399,11 @@ def compare(reference: dict[str, Table], other: dict[str, Table | str]) -> dict[
         if sorted(other_columns) != sorted(c.lower() for c in columns):
             verdicts[name] = f"columns differ: {sorted(set(columns) ^ set(other_columns))}"
             continue
-        # By name: Spark puts partition columns last.
+        # By name: Spark puts partition columns last. Which load brought a row is not compared
+        # (LOAD_COLUMNS).
+        kept = [i for i, c in enumerate(columns) if c.lower() not in LOAD_COLUMNS]
+        columns = [columns[i] for i in kept]
+        rows = [tuple(row[i] for i in kept) for row in rows]
         positions = [other_columns.index(c.lower()) for c in columns]
         other_rows = [tuple(row[i] for i in positions) for row in other_rows]
         left, right = _sorted_rows(rows), _sorted_rows(other_rows)

@@ -100,6 +100,10 @@ def test_a_failing_critical_expectation_blocks_the_spark_publish(spark, tmp_path
 
 
 def test_publish_switches_the_views_and_keeps_only_the_previous_version(spark) -> None:
+    # Not BI tables, as on DuckDB: the facts and MetricFlow's time spine stay in the working schema.
+    spark.sql("create database if not exists marts")
+    spark.sql("create table if not exists marts.fct_lines (id string) using parquet")
+    spark.sql("create table if not exists marts.metricflow_time_spine (date_day date) using parquet")
     versions = []
     for value in (1.0, 2.0, 3.0):
         _mart(spark, [("C1", value)])
@@ -107,6 +111,7 @@ def test_publish_switches_the_views_and_keeps_only_the_previous_version(spark) -
         versions.append(published.version)
         assert spark.table(f"{PUBLISHED_DATABASE}.customer_value").collect()[0]["value"] == value
 
+    assert sorted(published.tables) == ["marts.customer_value"]
     assert published.previous == versions[1]
     assert published_versions(spark) == versions[1:]  # the one before the previous is dropped
     assert spark.table(f"{versions[1]}.customer_value").collect()[0]["value"] == 2.0

@@ -369,7 +369,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print()
     print(result.summary())
     print()
-    print(f"working warehouse:   {settings.warehouse_path}")
+    if on_spark():
+        print("working warehouse:   the Spark catalog (warehouse folder and metastore: profiles.yml, target spark)")
+    else:
+        print(f"working warehouse:   {settings.warehouse_path}")
     if result.published:
         print(f"published warehouse: {result.published_path}  (BI tools: open read-only)")
     if result.export is not None:

@@ -108,3 +108,14 @@ def test_clv_parameters_must_be_equal_to_six_places_on_every_engine():
     assert not equal and lines[-1].endswith("NO")
     assert not run._clv_parameter_lines({"duckdb": duckdb, "spark": _fits(duckdb[1][0])})[1], "a missing fit"
     assert not run._clv_parameter_lines({"duckdb": duckdb, "postgres": "cannot read: no such table"})[1]
+
+
+def test_compare_ignores_when_a_row_was_loaded_but_not_where_from():
+    # Spark's job loads the landing files itself: the same rows, files and lines, another load time.
+    run = _portability_run()
+    columns = ["id", "_source_line_number", "load_id", "_loaded_at"]
+    reference = {"marts.fct": (columns, [("a", 2, "L1", "2026-12-01 00:40:00")])}
+    same_rows = {"marts.fct": (columns, [("a", 2, "L7", "2026-12-01 00:59:00")])}
+    other_line = {"marts.fct": (columns, [("a", 3, "L1", "2026-12-01 00:40:00")])}
+    assert run.compare(reference, same_rows) == {"marts.fct": "identical"}
+    assert run.compare(reference, other_line)["marts.fct"].startswith("1 of 1 rows differ")

@@ -23,6 +23,7 @@ from segmentation.config import PROJECT_DIR
 from segmentation.publish.warehouse import (
     BI_SCHEMAS,
     INTERNAL_PREFIXES,
+    INTERNAL_RELATIONS,
     METADATA_TABLE,
     RESTRICTED_SCHEMAS,
     PublishError,
@@ -280,7 +281,8 @@ def publish_spark(
     checks: Mapping[str, int] | None = None,
     now: datetime | None = None,
 ) -> SparkPublishResult:
-    """Copy the BI relations of `schemas` (default: marts, audit; not the fct_* facts) into a new
+    """Copy the BI relations of `schemas` (default: marts, audit; not the fct_* facts nor the
+    MetricFlow time spine, as on DuckDB) into a new
     database `published_v<UTC timestamp>`, then point each view `published.<table>` at it.
 
     Readers query `published.<table>`. The new version is complete (every table written and
@@ -303,7 +305,8 @@ def publish_spark(
         if not spark.catalog.databaseExists(schema):
             continue
         for table in spark.catalog.listTables(schema):
-            if table.isTemporary or table.name.startswith(INTERNAL_PREFIXES) or table.name == METADATA_TABLE:
+            if (table.isTemporary or table.name.startswith(INTERNAL_PREFIXES) or table.name in INTERNAL_RELATIONS
+                    or table.name == METADATA_TABLE):
                 continue
             if table.name in sources:
                 raise PublishError(f"{schema}.{table.name} and {sources[table.name]}: one name in two schemas")

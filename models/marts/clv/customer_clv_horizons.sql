@@ -1,6 +1,6 @@
 -- Predicted CLV per customer and horizon: one row per customer of customer_clv and horizon
 -- of the var clv_horizons_months (any list of months), 0 without a completed purchase.
-{%- set horizons = var('clv_horizons_months', [12, 36]) %}
+{%- set horizons = var('clv_horizons_months', [12, 36]) | map('int') | list %}
 
 with
 
