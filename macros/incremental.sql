@@ -1,7 +1,7 @@
 {#-
-    Incremental by key: the validated models replace the rows of the keys that new loads
-    touched, and keep every other row (the facts are views of their clean rows; the models
-    incremental by customer are in incremental/customer_aggregates.sql).
+    Incremental by key: the validated models and the facts replace the rows of the keys that
+    new loads touched, and keep every other row (the models incremental by customer are in
+    incremental/customer_aggregates.sql).
 
     The rows a refresh must recompute are found through the raw zone's loads: every landing
     row carries the `_loaded_at` of its load, loads commit one at a time in that order

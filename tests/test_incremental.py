@@ -1,7 +1,5 @@
 """Incremental refresh of the validated models and the facts equals a full refresh.
 
-(The facts are views of the validated models' clean rows; they show what a refresh changed.)
-
 A copy of the session warehouse receives one new load (written as landing files and loaded
 by the real loader), holding what a daily refresh meets: a late-arriving order with its
 lines and a late ticket (dated two months back), re-sent versions of existing keys (a line,
@@ -61,8 +59,7 @@ def _state(settings: Settings) -> dict[str, list[tuple]]:
 def _write_delta(landing: Path, warehouse: Path, delta: Path) -> dict[str, str]:
     """Write the delta's landing files; return the keys each case uses."""
     con = duckdb.connect()
-    # Attached under its own name: the facts are views that name the warehouse's catalog.
-    con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+    con.execute(f"attach '{warehouse}' as wh (read_only)")
 
     def original(entity: str) -> str:
         return f"read_csv('{landing / entity}/*.csv', header = true, all_varchar = true)"
@@ -70,31 +67,30 @@ def _write_delta(landing: Path, warehouse: Path, delta: Path) -> dict[str, str]:
     def one(sql: str) -> str:
         return con.execute(sql).fetchone()[0]
 
-    latest = one("select max(ordered_date) from warehouse.marts.fct_order_lines")
+    latest = one("select max(ordered_date) from wh.marts.fct_order_lines")
     # Distinct clean orders with lines, each used by one case, picked deterministically.
     orders = [
         row[0]
         for row in con.execute(
-            "select order_id from warehouse.marts.fct_order_lines where order_status = 'completed'"
+            "select order_id from wh.marts.fct_order_lines where order_status = 'completed'"
             " group by order_id having count(*) >= 2 order by hash(order_id) limit 4"
         ).fetchall()
     ]
     late_source, status_order, bad_order, line_order = orders
-    resent_line = one(f"select min(order_line_id) from warehouse.marts.fct_order_lines where order_id = '{line_order}'")
+    resent_line = one(f"select min(order_line_id) from wh.marts.fct_order_lines where order_id = '{line_order}'")
     product = one(
-        "select product_id from warehouse.marts.fct_order_lines"
-        f" where order_id not in ('{status_order}', '{bad_order}')"
+        f"select product_id from wh.marts.fct_order_lines where order_id not in ('{status_order}', '{bad_order}')"
         " group by product_id order by count(*), product_id limit 1"
     )
     bad_customer = one(
-        "select customer_id from warehouse.marts.fct_support_tickets"
-        f" where customer_id in (select customer_id from warehouse.marts.fct_order_lines)"
-        f" and customer_id not in (select customer_id from warehouse.marts.fct_order_lines"
+        "select customer_id from wh.marts.fct_support_tickets"
+        f" where customer_id in (select customer_id from wh.marts.fct_order_lines)"
+        f" and customer_id not in (select customer_id from wh.marts.fct_order_lines"
         f"   where order_id in ('{late_source}', '{status_order}', '{bad_order}', '{line_order}'))"
         " group by customer_id order by hash(customer_id) limit 1"
     )
     resent_ticket = one(
-        f"select min(ticket_id) from warehouse.marts.fct_support_tickets where customer_id <> '{bad_customer}'"
+        f"select min(ticket_id) from wh.marts.fct_support_tickets where customer_id <> '{bad_customer}'"
         " and csat_score is not null"
     )
     late_date = f"cast(date '{latest}' - interval 60 days as date)"

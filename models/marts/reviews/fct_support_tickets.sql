@@ -1,10 +1,16 @@
 -- Every clean support ticket, one row per ticket_id; all dates (no review-date cut).
--- A view, not a table: it is a filter of int_support_tickets_validated (which is incremental
--- and holds every ticket), so a refresh writes the tickets once, not twice, and the view is
--- always equal to a full refresh. Nothing downstream reads it; the publish step leaves the
--- facts out.
+-- Incremental (macros/incremental.sql): a refresh replaces the tickets that loads after the
+-- newest _loaded_at of this table touched (a new row of the ticket or of its customer),
+-- however old their dates. The pre-hook first deletes those tickets, so a ticket
+-- quarantined since disappears.
 -- Belongs in models/marts/finance/ (kept here while the reviews work is reviewed).
-{{ config(materialized='view') }}
+{{ config(
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where ticket_id in ("
+        ~ "{{ customer_children_touched_since(ref('int_support_tickets_validated'), 'ticket_id', loaded_watermark()) }}"
+        ~ "){% endif %}",
+    **incremental_by_key('ticket_id')
+) }}
+-- depends_on: {{ ref('int_customers_validated') }} (customer_children_touched_since, incremental runs only)
 
 with
 
@@ -14,10 +20,20 @@ support_tickets as (
 
 ),
 
+touched_tickets as (
+
+    {{ customer_children_touched_since('support_tickets', 'ticket_id', loaded_watermark()) }}
+
+),
+
 clean_support_tickets as (
 
     select support_tickets.* from support_tickets
-    where not support_tickets.is_quarantined
+    where
+        not support_tickets.is_quarantined
+        {%- if is_incremental() %}
+            and support_tickets.ticket_id in (select touched_tickets.ticket_id from touched_tickets)
+        {%- endif %}
 
 ),
 
