@@ -135,7 +135,8 @@ def _write_delta(landing: Path, warehouse: Path, delta: Path) -> dict[str, str]:
         f"""
         select * replace ('TLATE' || ticket_id as ticket_id,
                           strftime({late_date} + interval 9 hours, '%Y-%m-%d %H:%M:%S') as opened_at,
-                          strftime({late_date} + interval 11 hours, '%Y-%m-%d %H:%M:%S') as closed_at)
+                          strftime({late_date} + interval 11 hours, '%Y-%m-%d %H:%M:%S') as closed_at,
+                          strftime({late_date} + interval 10 hours, '%Y-%m-%d %H:%M:%S') as first_response_at)
         from {original("support_tickets")} where ticket_id = '{resent_ticket}'
         union all
         select * replace (case when csat_score = '5' then '4' else '5' end as csat_score)
