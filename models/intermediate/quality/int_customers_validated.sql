@@ -18,7 +18,7 @@ acquisition_channels as (
 
 ),
 
-touched_customers as (
+touched_customers as (  -- noqa: ST03
 
     select customer_id from staged_customers
     where _loaded_at > {{ loaded_watermark() }}

@@ -24,7 +24,7 @@ sales_channels as (
 
 ),
 
-touched_orders as (
+touched_orders as (  -- noqa: ST03
 
     {{ customer_children_touched_since('staged_orders', 'order_id', loaded_watermark()) }}
 

@@ -17,7 +17,7 @@ product_categories as (
 
 ),
 
-touched_products as (
+touched_products as (  -- noqa: ST03
 
     select product_id from staged_products
     where _loaded_at > {{ loaded_watermark() }}

@@ -54,8 +54,11 @@ measured as (
     select
         *,
         coalesce(days_since_last_purchase, tenure_days) as days_without_purchase,
-        max(case when industry is not null or company_size_band is not null then 1 else 0 end)
-            over (partition by review_date) = 1 as review_has_firmographics,
+        (
+            max(case when industry is not null or company_size_band is not null then 1 else 0 end)
+                over (partition by review_date)
+            = 1
+        ) as review_has_firmographics,
         case
             when rolling_gross_margin > 0
                 then {{ divide('rolling_customer_driven_cost_to_serve', 'rolling_gross_margin') }}
@@ -215,7 +218,11 @@ final as (
         firmographic_group,
         case
             when firmographic_group is not null
-                then {{ dbt.concat(["'industry '", "coalesce(industry, 'unknown')", "', size band '", "coalesce(company_size_band, 'unknown')", "' ('", "size_group", "')'"]) }}
+                then {{ dbt.concat([
+                    "'industry '", "coalesce(industry, 'unknown')",
+                    "', size band '", "coalesce(company_size_band, 'unknown')",
+                    "' ('", "size_group", "')'",
+                ]) }}
         end as firmographic_group_reason,
         service_plan,
         case

@@ -25,7 +25,7 @@ order_lines as (
 
 ),
 
-touched_order_lines as (
+touched_order_lines as (  -- noqa: ST03
 
     {{ order_lines_touched_since('order_lines', loaded_watermark()) }}
 
@@ -36,9 +36,9 @@ clean_order_lines as (
     select order_lines.* from order_lines
     where
         not order_lines.is_quarantined
-        {%- if is_incremental() %}
-            and order_lines.order_line_id in (select touched_order_lines.order_line_id from touched_order_lines)
-        {%- endif %}
+    {%- if is_incremental() %}
+        and order_lines.order_line_id in (select touched_order_lines.order_line_id from touched_order_lines)
+    {%- endif %}
 
 ),
 

@@ -20,7 +20,7 @@ support_tickets as (
 
 ),
 
-touched_tickets as (
+touched_tickets as (  -- noqa: ST03
 
     {{ customer_children_touched_since('support_tickets', 'ticket_id', loaded_watermark()) }}
 
@@ -31,9 +31,9 @@ clean_support_tickets as (
     select support_tickets.* from support_tickets
     where
         not support_tickets.is_quarantined
-        {%- if is_incremental() %}
-            and support_tickets.ticket_id in (select touched_tickets.ticket_id from touched_tickets)
-        {%- endif %}
+    {%- if is_incremental() %}
+        and support_tickets.ticket_id in (select touched_tickets.ticket_id from touched_tickets)
+    {%- endif %}
 
 ),
 

@@ -17,8 +17,10 @@
 --     cost_to_serve_above_budget      cost to serve per year above the policy budget; cost = the excess
 -- The valuable-customer rules (self-service, CSAT) are the same as segment_economics'
 -- under-served count; first_response_above_sla is not part of that count.
-{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2), 'number', 'segment_valuable_max_tier_rank') %}
-{%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3), 'number', 'segment_under_served_csat_below') %}
+{%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
+    'number', 'segment_valuable_max_tier_rank') %}
+{%- set csat_below = sql_literal(var('segment_under_served_csat_below', 3),
+    'number', 'segment_under_served_csat_below') %}
 {%- set window_months = var('rolling_window_months', 12) | int %}
 {%- set string_type = dbt.type_string() %}
 {#- The mean CSAT is written with two decimals as decimal(4, 2) on every engine: PostgreSQL's
