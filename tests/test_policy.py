@@ -24,7 +24,7 @@ from segmentation.dbt_vars import VarsError, validate_vars
 from segmentation.policy.scenarios import POLICY_COLUMNS, PolicyFileError, read_policy_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-EXAMPLE = PROJECT_DIR / "docs" / "examples" / "move_bronze_to_self_service.csv"
+EXAMPLE = PROJECT_DIR / "examples" / "move_bronze_to_self_service.csv"
 SEEDED_BRONZE_SCENARIO = "bronze to self-service"
 
 
@@ -244,7 +244,7 @@ def test_attach_rate_counts_the_contracts_running_on_the_review_date(built_wareh
 
 @pytest.fixture(scope="module")
 def simulated(built_warehouse, tmp_path_factory: pytest.TempPathFactory):
-    """`segmentation simulate --policy docs/examples/... ` on a copy of the session warehouse."""
+    """`segmentation simulate --policy examples/... ` on a copy of the session warehouse."""
     import contextlib
     import io
 
