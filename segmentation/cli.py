@@ -12,6 +12,7 @@ import logging
 import shutil
 import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from segmentation.config import Settings
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = Settings.from_env()
     try:
-        return args.handler(args, settings)
+        with _writer_lock(args, settings):
+            return args.handler(args, settings)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -35,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"error: {explain(exc)}", file=sys.stderr)
         return 1
+
+
+def _writer_lock(args: argparse.Namespace, settings: Settings) -> AbstractContextManager[None]:
+    """The warehouse's writer lock for the commands that write it (segmentation.writer_lock)."""
+    if not getattr(args, "writes_warehouse", False):
+        return nullcontext()
+    from segmentation.writer_lock import writer_lock
+
+    return writer_lock(settings.warehouse_path)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="dbt selection, built exactly as given, without the CLV step (default: everything: "
                        "dbt up to the RFM summary, the CLV step, then the rest)")
     _vars_option(build)
-    build.set_defaults(handler=_build)
+    build.set_defaults(handler=_build, writes_warehouse=True)
 
     clv = sub.add_parser(
         "clv",
@@ -89,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         "when you drive dbt yourself.",
     )
     _vars_option(clv)
-    clv.set_defaults(handler=_clv)
+    clv.set_defaults(handler=_clv, writes_warehouse=True)
 
     run = sub.add_parser(
         "run",
@@ -109,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
                      "months before the latest order, so the report can show migrations (0: don't; "
                      "default: 12)")
     _vars_option(run)
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, writes_warehouse=True)
 
     report = sub.add_parser(
         "report",
@@ -147,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--chunk-rows", type=int, default=500_000,
                          help="rows per chunk for row-level checks (default: 500,000)")
     _vars_option(publish)
-    publish.set_defaults(handler=_publish)
+    publish.set_defaults(handler=_publish, writes_warehouse=True)
 
     export = sub.add_parser(
         "export",
@@ -173,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--name", action="append", default=[],
                           help="the scenario's name, one per --policy in the same order (default: the file name)")
     _vars_option(simulate)
-    simulate.set_defaults(handler=_simulate)
+    simulate.set_defaults(handler=_simulate, writes_warehouse=True)
 
     summary = sub.add_parser("summary", help="print row counts, rejects and quarantine of the warehouse")
     summary.set_defaults(handler=_summary)

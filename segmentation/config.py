@@ -20,9 +20,12 @@ PROJECT_DIR = Path(os.environ.get("SEGMENTATION_PROJECT_DIR", Path(__file__).res
 # mart of the review's date is in it, so a published review is consistent: the economics,
 # the hand-off, the entitlement gaps, the semantic layer's current review and the
 # service-policy what-if too.
+# The profitability and CLV marts are listed because the gate checks the review's segments
+# against them: they must describe the same review date.
 REVIEW_SELECT = (
     "+segment_movers +segment_migrations +segment_economics +customer_service_handoff"
     " +customer_entitlement_gaps +customer_review_current +policy_scenarios +policy_scenario_impacts"
+    " +customer_profitability +customer_lifetime_profitability +customer_clv"
 )
 
 

@@ -47,7 +47,7 @@ def explain(exc: BaseException) -> str:
 def lock_holder(exc: BaseException) -> str | None:
     """'PID <n>: <its command line>' when `exc` is DuckDB's conflicting-lock error, else None."""
     lock = _LOCK.search(str(exc))
-    return f"PID {lock['pid']}: {_command_line(int(lock['pid']))}" if lock else None
+    return f"PID {lock['pid']}: {command_line(int(lock['pid']))}" if lock else None
 
 
 def _is_project_error(exc: BaseException) -> bool:
@@ -55,7 +55,7 @@ def _is_project_error(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("segmentation.")
 
 
-def _command_line(pid: int) -> str:
+def command_line(pid: int) -> str:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:

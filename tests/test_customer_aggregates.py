@@ -100,7 +100,9 @@ def _delta(settings: Settings, landing: Path) -> dict[str, str]:
             ).fetchall()
         ]
         ticket = con.execute(
-            "select * exclude (_load_id, _source_file, _source_line_number, _loaded_at) from raw.support_tickets"
+            # the columns the delta file writes, by name (the contract has optional columns too)
+            "select ticket_id, customer_id, opened_at, closed_at, channel, category, priority, handle_minutes,"
+            " is_escalated, csat_score from raw.support_tickets"
             " where customer_id not in (?, ?, ?) and handle_minutes > 0 and closed_at is not null"
             " order by ticket_id limit 1",
             buyers,

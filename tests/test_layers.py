@@ -34,17 +34,10 @@ def upward_refs(models_dir: Path = PROJECT_DIR / "models") -> list[str]:
     return found
 
 
-# Known and not fixed yet (issue 18 item 4): the segment profile reads two finance marts. Their
-# logic belongs in intermediate models that the marts and the profile both read. Listed so that
-# any NEW upward ref fails, and so that fixing one fails here until it is taken off the list.
-KNOWN_UPWARD_REFS = [
-    "int_segment_customers_profiled (intermediate) -> customer_lifetime_profitability (marts)",
-    "int_segment_customers_profiled (intermediate) -> customer_profitability (marts)",
-]
 
 
 def test_no_model_refs_a_higher_layer() -> None:
-    assert sorted(upward_refs()) == sorted(KNOWN_UPWARD_REFS)
+    assert upward_refs() == []
 
 
 def test_the_check_finds_an_intermediate_model_reading_a_mart(tmp_path) -> None:

@@ -91,7 +91,7 @@ rolling_support as (
         avg(case when is_in_rolling_window then {{ as_double('csat_score') }} end)
             as rolling_mean_csat,
         count(case when is_in_rolling_window then first_response_seconds end) as rolling_first_responses,
-        {{ as_double('avg(case when is_in_rolling_window then first_response_seconds end)') }} / 3600.0
+        {{ divide('avg(case when is_in_rolling_window then first_response_seconds end)', '3600') }}
             as rolling_mean_first_response_hours
     from clean_tickets
     group by customer_id
