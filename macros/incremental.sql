@@ -40,6 +40,16 @@
     }) }}
 {%- endmacro %}
 
+{#- PostgreSQL types the same select differently in a full build and in an incremental run
+    (a string cast gives text where the ids are varchar; a placeholder row's null makes a
+    union numeric), and dbt's schema check reads that as a change. So columns added are still
+    added, and a type that differs is cast by the insert instead of failing the run. -#}
+{% macro postgres__incremental_by_key(unique_key) -%}
+    {%- set config = default__incremental_by_key(unique_key) -%}
+    {%- do config.update({'on_schema_change': 'append_new_columns'}) -%}
+    {{ return(config) }}
+{%- endmacro %}
+
 {% macro spark__incremental_by_key(unique_key) -%}
     {{ return({'materialized': 'table'}) }}
 {%- endmacro %}

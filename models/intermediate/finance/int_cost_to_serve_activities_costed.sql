@@ -245,9 +245,12 @@ activities as (
 
 {% if is_incremental() %}
 -- One row per touched customer without activities left: it makes delete+insert remove the
--- customer's old rows; the post-hook deletes it.
-emptied_customers as (
+-- customer's old rows; the post-hook deletes it. Selected inside the union, so that its bare
+-- nulls take the other branch's types (PostgreSQL types a CTE's bare null as text).
+activities_and_emptied as (
 
+    select * from activities
+    union all
     select
         customer_id,
         cast(null as date) as activity_date,
@@ -261,14 +264,6 @@ emptied_customers as (
         false as has_rate
     from touched_customers
     where customer_id not in (select activities.customer_id from activities)
-
-),
-
-activities_and_emptied as (
-
-    select * from activities
-    union all
-    select * from emptied_customers
 
 ),
 {% else %}

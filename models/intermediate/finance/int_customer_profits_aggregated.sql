@@ -559,9 +559,12 @@ customer_period_profits as (
 
 {% if is_incremental() %}
 -- One row per touched customer without rows left: it makes delete+insert remove the
--- customer's old rows; the post-hook deletes it.
-emptied_customers as (
+-- customer's old rows; the post-hook deletes it. Selected inside the union, so that its bare
+-- nulls take the other branch's types (PostgreSQL types a CTE's bare null as text).
+profits_and_emptied as (
 
+    select * from customer_period_profits
+    union all
     select
         customer_id,
         {%- for column in range(22) %}
@@ -570,14 +573,6 @@ emptied_customers as (
         null as tickets
     from touched_customers
     where customer_id not in (select customer_period_profits.customer_id from customer_period_profits)
-
-),
-
-profits_and_emptied as (
-
-    select * from customer_period_profits
-    union all
-    select * from emptied_customers
 
 ),
 {% else %}
