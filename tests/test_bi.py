@@ -135,6 +135,12 @@ def test_every_money_column_of_the_published_file_is_numeric(published_review: P
         "select data_type from information_schema.columns"
         " where table_name = 'customer_clv' and column_name = 'p_alive'",
     ) == [("DOUBLE",)]
+    # ... and the contract's NOT NULL survives the change of type and the publishing
+    assert _published(
+        published_review,
+        "select data_type, is_nullable from information_schema.columns"
+        " where table_name = 'customer_clv' and column_name = 'predicted_clv_12m'",
+    ) == [(MONEY_TYPE, "NO")]
 
 
 def test_no_personal_data_reaches_the_published_file(published_review: PublishedReview) -> None:
