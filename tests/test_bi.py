@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,6 +95,52 @@ def test_bi_marts_have_enforced_contracts_that_the_published_types_follow(
         keys = [name for name, column in node["columns"].items()
                 if any(c["type"] == "not_null" for c in column.get("constraints", []))]
         assert keys, f"{mart} declares no not-null key"
+
+
+# A money amount by its name (predicted_clv_12m, cost_to_serve_budget_per_year, margin_at_risk_low),
+# unless a word says it is a ratio, share, rate, duration or score of money.
+MONEY_NAME = re.compile(r"clv|revenue|profit|margin|cost|savings|budget|net_effect|spend|amount|fee|price|cogs")
+NOT_MONEY_NAME = re.compile(r"(^|_)(ratio|share|rate|hours|months|score|customers|rank)(_|$)")
+MONEY_TYPE = "DECIMAL(28,6)"  # macros/as_money.sql: dbt.type_numeric()
+
+
+def money_columns_not_numeric(published: Path) -> list[str]:
+    """Fractional columns of the published marts that hold money but are not the money type."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        columns = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns"
+            " where table_schema = 'marts' and (data_type like 'DECIMAL%' or data_type in ('DOUBLE', 'FLOAT'))"
+            " order by table_name, ordinal_position"
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        f"{table}.{column} {data_type}" for table, column, data_type in columns
+        if MONEY_NAME.search(column) and not NOT_MONEY_NAME.search(column) and data_type != MONEY_TYPE
+    ]
+
+
+def test_every_money_column_of_the_published_file_is_numeric(published_review: PublishedReview) -> None:
+    """predicted_clv and the other CLV amounts included; the CLV statistics (P(alive),
+    expected purchases) stay double. The contracts declare the same types (test above)."""
+    assert money_columns_not_numeric(published_review.published) == []
+    assert _published(
+        published_review,
+        "select count(*) from information_schema.columns where table_schema = 'marts' and data_type = ?",
+        [MONEY_TYPE],
+    )[0][0] > 100
+    assert _published(
+        published_review,
+        "select data_type from information_schema.columns"
+        " where table_name = 'customer_clv' and column_name = 'p_alive'",
+    ) == [("DOUBLE",)]
+    # ... and the contract's NOT NULL survives the change of type and the publishing
+    assert _published(
+        published_review,
+        "select data_type, is_nullable from information_schema.columns"
+        " where table_name = 'customer_clv' and column_name = 'predicted_clv_12m'",
+    ) == [(MONEY_TYPE, "NO")]
 
 
 def test_no_personal_data_reaches_the_published_file(published_review: PublishedReview) -> None:

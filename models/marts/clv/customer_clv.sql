@@ -31,13 +31,13 @@ final as (
         coalesce(predicted.frequency, 0) as frequency,
         predicted.recency_weeks,
         predicted.age_weeks,
-        predicted.mean_repeat_margin,
+        {{ as_money('predicted.mean_repeat_margin') }} as mean_repeat_margin,
         coalesce(predicted.is_one_time_buyer, false) as is_one_time_buyer,
         predicted.p_alive,
-        coalesce(predicted.expected_margin_per_purchase, 0) as expected_margin_per_purchase,
+        {{ as_money('coalesce(predicted.expected_margin_per_purchase, 0)') }} as expected_margin_per_purchase,
         {%- for months in horizons %}
         coalesce(predicted.expected_purchases_{{ months }}m, 0) as expected_purchases_{{ months }}m,
-        coalesce(predicted.predicted_clv_{{ months }}m, 0) as predicted_clv_{{ months }}m,
+        {{ as_money('coalesce(predicted.predicted_clv_' ~ months ~ 'm, 0)') }} as predicted_clv_{{ months }}m,
         {%- endfor %}
         case
             when predicted.customer_id is null then 'no_completed_purchase: no prediction, CLV 0'

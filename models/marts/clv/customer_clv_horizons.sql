@@ -34,7 +34,7 @@ final as (
         customer_clv.review_date,
         horizons.horizon_months,
         coalesce(horizon_scores.expected_purchases, 0) as expected_purchases,
-        coalesce(horizon_scores.predicted_clv, 0) as predicted_clv
+        {{ as_money('coalesce(horizon_scores.predicted_clv, 0)') }} as predicted_clv
     from customer_clv
     cross join horizons
     left join horizon_scores

@@ -9,6 +9,9 @@
 --   other adapters: append, after a pre-hook deletes the review's rows (needs an adapter
 --   that supports delete, e.g. Delta tables on Spark; not tested here).
 -- No build timestamp is stored, so a rebuilt review is identical row for row.
+-- predicted_clv was a double before it became money (numeric): the pre-hook
+-- upgrade_column_types alters it in place in a history built before, which keeps the past
+-- reviews (a full refresh would drop them).
 {%- set replaces_by_key = target.type in ['duckdb', 'postgres'] %}
 {%- set replaces_partition = target.type == 'spark' %}
 {{ config(
@@ -20,7 +23,7 @@
     pre_hook=([] if replaces_by_key or replaces_partition else [
         "{% if is_incremental() %}delete from {{ this }} where review_id in (select review_id from "
         ~ "{{ ref('int_review_identified') }}){% endif %}"
-    ]),
+    ]) + ["{{ upgrade_column_types(this, {'predicted_clv': dbt.type_numeric()}) }}"],
 ) }}
 
 with
@@ -71,9 +74,7 @@ final as (
             'nullif(sum(customer_segments.rolling_net_profit) over (), 0)'
         ) }} as rolling_net_profit_share,
         {{ as_money('customer_segments.historical_clv') }} as historical_clv,
-        -- the model's unrounded double, as before dim_customer_segments published it as
-        -- money: an incremental table (on_schema_change fail) keeps its column types
-        profiles.predicted_clv
+        {{ as_money('profiles.predicted_clv') }} as predicted_clv
     from customer_segments
     inner join review
         on customer_segments.review_date = review.review_date

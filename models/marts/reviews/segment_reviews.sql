@@ -18,7 +18,7 @@ reviews as (
         count(*) as customers,
         sum(rolling_net_revenue) as rolling_net_revenue,
         sum(rolling_net_profit) as rolling_net_profit,
-        {{ as_double(exact_sum('predicted_clv')) }} as predicted_clv
+        sum(predicted_clv) as predicted_clv
     from history
     group by
         review_id,
@@ -42,7 +42,7 @@ final as (
         customers,
         {{ as_money('rolling_net_revenue') }} as rolling_net_revenue,
         {{ as_money('rolling_net_profit') }} as rolling_net_profit,
-        predicted_clv
+        {{ as_money('predicted_clv') }} as predicted_clv
     from reviews
 
 )

@@ -10,9 +10,14 @@
 --   under_served_valuable_customers: customers of a value tier with tier_rank <= var
 --     segment_valuable_max_tier_rank (platinum, gold) who are routed to self_service or
 --     whose mean CSAT in the rolling window is below var segment_under_served_csat_below.
+--   customers_above_first_response_sla: customers of any tier whose mean time to first
+--     response over the rolling window's answered tickets is above the SLA of their
+--     service level (customer_service_assignment); customer_entitlement_gaps lists them as
+--     first_response_above_sla. A column apart, so under_served_valuable_customers keeps its
+--     meaning (and its values) from before the tickets carried a first response.
 --   attach rate: contract_customers (a clean paid service contract running on the review
 --     date: service_plan of int_segment_customers_profiled is not 'none') / customers;
---     contract_revenue in the rolling window (int_service_contract_revenues_allocated); the
+--     contract_revenue in the rolling window (int_customer_contract_revenues_aggregated); the
 --     previous review's attach rate and the change since, from segment_attach_rates (null
 --     for the families the review history does not keep, and without a previous review).
 {%- set valuable_max_rank = sql_literal(var('segment_valuable_max_tier_rank', 2),
@@ -46,9 +51,9 @@ assignments as (
 
 ),
 
-contract_revenues as (
+customer_contract_revenues as (
 
-    select * from {{ ref('int_service_contract_revenues_allocated') }}
+    select * from {{ ref('int_customer_contract_revenues_aggregated') }}
 
 ),
 
@@ -61,17 +66,6 @@ review as (
 attach_rates as (
 
     select * from {{ ref('segment_attach_rates') }}
-
-),
-
-customer_contract_revenues as (
-
-    select
-        customer_id,
-        {{ exact_sum('contract_revenue') }} as rolling_contract_revenue
-    from contract_revenues
-    where period_type like 'rolling%'
-    group by customer_id
 
 ),
 
@@ -106,7 +100,12 @@ customer_facts as (
                 assignments.routing_queue = 'self_service'
                 or (profiles.rolling_csat_responses > 0 and profiles.rolling_mean_csat < {{ csat_below }})
             )
-        ) as is_under_served
+        ) as is_under_served,
+        coalesce(
+            profiles.rolling_first_responses > 0
+            and profiles.rolling_mean_first_response_hours > assignments.sla_first_response_hours,
+            false
+        ) as is_above_first_response_sla
     from profiles
     inner join value_tiers
         on profiles.customer_id = value_tiers.customer_id
@@ -133,6 +132,8 @@ segment_totals as (
             as valuable_customers,
         cast(sum(case when customer_facts.is_under_served then 1 else 0 end) as {{ dbt.type_bigint() }})
             as under_served_valuable_customers,
+        cast(sum(case when customer_facts.is_above_first_response_sla then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as customers_above_first_response_sla,
         sum(case when customer_facts.has_service_contract then 1 else 0 end) as contract_customers,
         sum(customer_facts.rolling_contract_revenue) as contract_revenue
     from memberships
@@ -176,6 +177,7 @@ final as (
         coalesce({{ divide('cost_to_serve', 'customers') }} > avg_cost_to_serve_budget, false) as is_over_served,
         family_totals.valuable_customers,
         family_totals.under_served_valuable_customers,
+        family_totals.customers_above_first_response_sla,
         {{ as_count('contract_customers') }} as contract_customers,
         {{ divide('contract_customers', 'customers') }} as attach_rate,
         {{ as_money('contract_revenue') }} as contract_revenue,

@@ -23,20 +23,9 @@ profiles as (
 
 ),
 
-contract_revenues as (
-
-    select * from {{ ref('int_service_contract_revenues_allocated') }}
-
-),
-
 customer_contract_revenues as (
 
-    select
-        customer_id,
-        {{ exact_sum('contract_revenue') }} as rolling_contract_revenue
-    from contract_revenues
-    where period_type like 'rolling%'
-    group by customer_id
+    select * from {{ ref('int_customer_contract_revenues_aggregated') }}
 
 ),
 
