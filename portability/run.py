@@ -585,7 +585,8 @@ def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root
     engines = [run.engine for run in runs]
     names = sorted({name for v in verdicts.values() for name in v})
     width = max((len(n) for n in names), default=10) + 2
-    lines.append("mart".ljust(width) + "".join(e.ljust(12) for e in engines))
+    columns = [max(12, len(e) + 2) for e in engines]
+    lines.append("mart".ljust(width) + "".join(e.ljust(c) for e, c in zip(engines, columns, strict=True)))
     ok = True
     for name in names:
         cells = []
@@ -595,7 +596,7 @@ def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root
             cells.append(verdict)
         note = ""
         if all(c == "identical" for c in cells):
-            lines.append(name.ljust(width) + "".join("same".ljust(12) for _ in cells) + note)
+            lines.append(name.ljust(width) + "".join("same".ljust(c) for c in columns) + note)
         else:
             lines.append(name.ljust(width) + " | ".join(f"{e}: {c}" for e, c in zip(engines, cells, strict=True))
                          + note)
