@@ -40,7 +40,7 @@ run: setup  ## generate the sample data, load it, build the warehouse and print 
 DAGSTER_HOME ?= $(or $(SEGMENTATION_DATA_DIR),$(CURDIR)/data)/dagster_home
 
 dev: setup  ## start the Dagster UI on http://127.0.0.1:3000 with the sample data ready
-	@test -f data/warehouse.duckdb || $(BIN)/segmentation run
+	@test -f data/warehouse.duckdb -o -d data/spark || $(BIN)/segmentation run  # DuckDB's or Spark's warehouse
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH DAGSTER_HOME=$(DAGSTER_HOME) \
 		$(BIN)/dg dev -h 127.0.0.1 -p 3000

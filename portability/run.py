@@ -11,6 +11,10 @@
 3. PostgreSQL, the models: DuckDB's `raw` relations are copied in (`put_tables`, COPY; the raw
    zone is not wired for PostgreSQL), then the same two builds with the CLV step between dbt's
    two parts (segmentation/engines/postgres.py). No gate or publish on PostgreSQL.
+   Then Dagster on Spark, on the warehouse the CLI just built (`_dagster_on_spark`): a real run of
+   the refresh job's assets after dbt's first step (the loader, the CLV step, a dbt command,
+   the GX checks, publish, the Parquet export, the report), all on Spark; it must publish a new
+   version equal to DuckDB's, export what DuckDB exports and write the report from Spark.
 4. Every BI mart (schemas marts and audit) is compared with DuckDB's: DuckDB's published file
    against Spark's `published` views (the fct_* facts, which are not published: the working
    tables) and PostgreSQL's built tables; ordered rows, numbers rounded to 6 places. The CLV
@@ -90,13 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["SEGMENTATION_DBT_TARGET"] = engine
         run = EngineRun(engine)
         runs.append(run)
-        if engine == "spark" and not args.compare_only:
+        if engine == "spark" and not (args.compare_only or args.dagster_only):
             shutil.rmtree(root / engine, ignore_errors=True)  # a new metastore: the job starts from scratch
         if engine == "postgres":
             _postgres_server("start")
+        if engine == "spark":
+            _spark_environment(landing_dir=duckdb_dir / "landing")
         try:
-            if args.compare_only:
-                _say(f"{engine}: comparing what the last run left (--compare-only)")
+            if args.compare_only or (args.dagster_only and engine == "spark"):
+                _say(f"{engine}: comparing what the last run left")
             elif engine == "spark":
                 _spark_job(run, landing_dir=duckdb_dir / "landing")
             else:
@@ -108,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             marts = _read_marts(engine, reference)
             fits[engine] = marts.get(CLV_FITS, "missing")
             verdicts[engine] = compare(reference, marts)
+            if engine == "spark" and not args.compare_only and not run.failed:
+                dagster = EngineRun("spark-dagster")
+                runs.append(dagster)
+                verdicts[dagster.engine] = _dagster_on_spark(dagster, reference, duckdb_dir / "published" / "parquet")
         finally:
             if engine == "postgres" and not args.keep_postgres:
                 _postgres_server("stop")
@@ -124,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-postgres", action="store_true", help="leave the PostgreSQL server running")
     parser.add_argument("--compare-only", action="store_true",
                         help="build nothing: compare what the last run left on each engine")
+    parser.add_argument("--dagster-only", action="store_true",
+                        help="Spark: only the Dagster run, on the warehouse the last Spark job left")
     parser.add_argument("--dbt-args", nargs=argparse.REMAINDER, default=[],
                         help="extra arguments for every dbt build (e.g. --exclude snapshots)")
     return parser
@@ -286,15 +298,131 @@ def _spark_job(run: EngineRun, landing_dir: Path) -> None:
     CLV step, the gate on Spark and the versioned publish. A failed or blocked run is a failure."""
     from segmentation.cli import main as segmentation_cli
 
-    os.environ["SEGMENTATION_LANDING_DIR"] = str(landing_dir)
-    for name in ("SEGMENTATION_RAW_DIR", "SEGMENTATION_WAREHOUSE_PATH", "SEGMENTATION_PUBLISHED_PATH"):
-        os.environ.pop(name, None)  # Spark's own raw zone under its data dir
+    _spark_environment(landing_dir)
     _say(f"spark: segmentation run (landing files {landing_dir})")
     started = time.perf_counter()
     code = segmentation_cli(["run"])
     run.seconds["segmentation run"] = time.perf_counter() - started
     if code != 0:
         run.failed.append(f"segmentation run on Spark exited {code} (its output above says why)")
+
+
+def _spark_environment(landing_dir: Path) -> None:
+    os.environ["SEGMENTATION_LANDING_DIR"] = str(landing_dir)
+    for name in ("SEGMENTATION_RAW_DIR", "SEGMENTATION_WAREHOUSE_PATH", "SEGMENTATION_PUBLISHED_PATH",
+                 "SEGMENTATION_PARQUET_DIR", "SEGMENTATION_REPORTS_DIR"):
+        os.environ.pop(name, None)  # Spark's own raw zone, export and reports under its data dir
+
+
+# -- Dagster on Spark ---------------------------------------------------------------------------
+
+# The dbt model the Dagster run rebuilds after the CLV step: one dbt command (a subprocess with
+# its own Spark JVM) between Spark steps of the Dagster process, with a GX suite on it.
+DAGSTER_DBT_MODEL = ("marts", "customer_clv")
+
+
+def _dagster_selection():  # -> (definitions, asset keys)
+    """The refresh job's assets after dbt's first step: the loader (finds nothing new), the CLV
+    step, the dbt models from it to marts.customer_clv, publish, the export and the report. The
+    first dbt step (the CLI's run built it) is left out: on Spark every dbt command rebuilds its
+    models in full, so the whole job would add the CLI's build time again."""
+    import dagster as dg
+
+    from orchestration.definitions import clv_scores, defs, warehouse_dbt_assets
+    from orchestration.defs.ingestion import LOADER_KEYS, RAW_KEYS
+
+    graph_assets = [clv_scores, warehouse_dbt_assets]
+    after_clv = (dg.AssetSelection.assets(*clv_scores.keys).downstream()
+                 & dg.AssetSelection.assets(dg.AssetKey(list(DAGSTER_DBT_MODEL))).upstream())
+    keys = {*RAW_KEYS, *LOADER_KEYS, *clv_scores.keys, *after_clv.resolve(graph_assets),
+            *(dg.AssetKey([name]) for name in ("published_warehouse", "bi_parquet_export", "review_report"))}
+    return defs, keys
+
+
+def _dagster_on_spark(run: EngineRun, reference: dict[str, Table], duckdb_export: Path) -> dict[str, str]:
+    """A real Dagster run (orchestration/definitions.py, job refresh_warehouse) on the Spark
+    warehouse the CLI's Spark job left. Checks, each a failure of `run` when it does not hold:
+    the run succeeded with every selected asset materialized on Spark; it published a new
+    version (not the CLI's); the published marts equal DuckDB's (the returned verdicts); its
+    Parquet export holds DuckDB's exported rows table by table; its report was read from Spark."""
+    import dagster as dg
+
+    from segmentation.config import Settings
+    from segmentation.engines.spark import current_published_version, release_spark, spark_session
+
+    settings = Settings.from_env()
+    cli_version = current_published_version(spark_session(PROJECT_DIR))
+    # This process's session (the CLI job's) holds Spark-local's Derby metastore: let go of it,
+    # so the run's dbt subprocess can open it.
+    release_spark()
+    defs, keys = _dagster_selection()
+    _say(f"spark: Dagster run of refresh_warehouse, {len(keys)} assets (CLV step, dbt "
+         f"{'.'.join(DAGSTER_DBT_MODEL)}, GX checks, publish, export, report)")
+    started = time.perf_counter()
+    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=sorted(keys), raise_on_error=False)
+    run.seconds["dagster run"] = time.perf_counter() - started
+    materialized = {e.asset_key: e.step_materialization_data.materialization
+                    for e in result.get_asset_materialization_events()}
+    if not result.success:
+        failures = [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        run.failed.append(f"the Dagster run failed: {'; '.join(m[:300] for m in failures) or 'see its log'}")
+    if missing := sorted(k.to_user_string() for k in keys - set(materialized)):
+        run.failed.append(f"the Dagster run did not materialize {', '.join(missing)}")
+    for name in ("published_warehouse", "bi_parquet_export", "review_report"):
+        engine = materialized.get(dg.AssetKey([name]))
+        engine = engine.metadata.get("engine") if engine else None
+        if engine is None or engine.value != "spark":
+            run.failed.append(f"{name} was not written on Spark (metadata engine: {engine and engine.value})")
+    checks = [e.asset_check_evaluation_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    gx = [c for c in checks if c.check_name.startswith("gx_")]
+    if not gx or not all(c.passed or c.severity == dg.AssetCheckSeverity.WARN for c in gx):
+        run.failed.append(f"GX checks in the Dagster run: {len(gx)}, failed: "
+                          f"{[c.check_name for c in gx if not c.passed]}")
+
+    spark = spark_session(PROJECT_DIR)  # the Dagster run's last session (its report), or a new one
+    version = current_published_version(spark)
+    if version is None or version == cli_version:
+        run.failed.append(f"the Dagster run published no new version (current {version}, the CLI's {cli_version})")
+    report = materialized.get(dg.AssetKey(["review_report"]))
+    report_path = Path(report.metadata["path"].value) if report else None
+    if report_path is None or "the published Spark database published" not in report_path.read_text():
+        run.failed.append(f"no report written from Spark's published views ({report_path})")
+    export = compare(_read_export(duckdb_export / "current"), _read_export(settings.parquet_dir / "current"))
+    if differing := {name: verdict for name, verdict in export.items() if verdict != "identical"}:
+        run.failed.append(f"the Parquet export differs from DuckDB's: {differing}")
+    _say(f"spark-dagster: published {version}; report {report_path}; export {settings.parquet_dir / 'current'}: "
+         f"{sum(v == 'identical' for v in export.values())} of {len(export)} tables as DuckDB's")
+    return compare(reference, _read_marts("spark", reference))
+
+
+def _read_export(current: Path) -> dict[str, Table]:
+    """Every table of a Parquet export (segmentation.publish.parquet_export's layout), read by
+    DuckDB with hive partitioning, and its CSV's rows; {} when there is no export."""
+    import duckdb
+
+    tables: dict[str, Table] = {}
+    if not current.is_dir():
+        return tables
+    with duckdb.connect() as con:
+        for folder in sorted(p for p in current.iterdir() if p.is_dir()):
+            result = con.sql(f"select * from read_parquet('{folder}/**/*.parquet', hive_partitioning = true, "
+                             "union_by_name = true)")
+            tables[folder.name] = (result.columns, result.fetchall())
+        for csv in sorted(current.glob("*.csv")):
+            result = con.sql(f"select * from read_csv('{csv}', header = true, all_varchar = true)")
+            tables[csv.name] = (result.columns, [tuple(_csv_cell(v) for v in row) for row in result.fetchall()])
+    return tables
+
+
+def _csv_cell(value: str | None) -> object:
+    """A CSV cell, spelled as one number when it is one (Spark writes 0.5 where DuckDB writes
+    0.50 for a decimal, and 1.0E-4 for a double)."""
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return value
 
 
 def _dbt(args: Sequence[str], engine: str) -> list[str]:
@@ -457,7 +585,8 @@ def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root
     engines = [run.engine for run in runs]
     names = sorted({name for v in verdicts.values() for name in v})
     width = max((len(n) for n in names), default=10) + 2
-    lines.append("mart".ljust(width) + "".join(e.ljust(12) for e in engines))
+    columns = [max(12, len(e) + 2) for e in engines]
+    lines.append("mart".ljust(width) + "".join(e.ljust(c) for e, c in zip(engines, columns, strict=True)))
     ok = True
     for name in names:
         cells = []
@@ -467,7 +596,7 @@ def _report(verdicts: dict[str, dict[str, str]], runs: Sequence[EngineRun], root
             cells.append(verdict)
         note = ""
         if all(c == "identical" for c in cells):
-            lines.append(name.ljust(width) + "".join("same".ljust(12) for _ in cells) + note)
+            lines.append(name.ljust(width) + "".join("same".ljust(c) for c in columns) + note)
         else:
             lines.append(name.ljust(width) + " | ".join(f"{e}: {c}" for e, c in zip(engines, cells, strict=True))
                          + note)

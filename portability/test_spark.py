@@ -65,28 +65,34 @@ SUITE = SuiteSpec(
 )
 
 
-def _pipeline(tmp_path: Path, monkeypatch):
-    """What `segmentation publish --skip-build` runs with SEGMENTATION_DBT_TARGET=spark."""
+def _pipeline(tmp_path: Path, monkeypatch, exports: list[Path]):
+    """What `segmentation publish --skip-build` runs with SEGMENTATION_DBT_TARGET=spark. The Parquet
+    export after a publish (it needs every BI mart; make portability runs it) is only recorded."""
     from segmentation.config import Settings
+    from segmentation.engines.spark import SparkWarehouse
     from segmentation.pipeline import build_validate_publish
 
     monkeypatch.setenv("SEGMENTATION_DBT_TARGET", "spark")
+    monkeypatch.setattr(SparkWarehouse, "export_parquet", lambda self, root=None: exports.append(root))
     settings = Settings.from_env({"SEGMENTATION_DATA_DIR": str(tmp_path)})
     return build_validate_publish(settings, dbt_args=None, suites=[SUITE], schemas=["marts"])
 
 
 def test_a_failing_critical_expectation_blocks_the_spark_publish(spark, tmp_path: Path, monkeypatch) -> None:
+    exports: list[Path] = []
     _mart(spark, [("C1", 10.0), ("C2", -1.0)])
-    result = _pipeline(tmp_path, monkeypatch)
+    result = _pipeline(tmp_path, monkeypatch, exports)
     assert result.published, result.summary()  # a warning (negative value) does not block
+    assert exports == [tmp_path / "published" / "parquet"]
     assert [c.expectation_type for c in result.quality.warnings] == ["expect_column_values_to_be_between"]
     good = result.publish.version
     assert current_published_version(spark) == good
 
     _mart(spark, [("C1", 10.0), ("C2", None), ("C3", 5.0)])  # a null value: critical
-    result = _pipeline(tmp_path, monkeypatch)
+    result = _pipeline(tmp_path, monkeypatch, exports)
 
     assert not result.published and result.publish is None
+    assert len(exports) == 1, "a blocked build exports nothing"
     assert "BLOCKED" in result.summary()
     [failure] = result.quality.blocking_failures
     assert failure.severity == CRITICAL and failure.column == "value"

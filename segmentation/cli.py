@@ -310,13 +310,13 @@ def _clv(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.engines import warehouse_engine
     from segmentation.ingest.load import load_landing
     from segmentation.pipeline import (
         build_previous_review,
         build_validate_publish,
         generate_dbt_docs,
         has_review_history,
-        on_spark,
         row_accounting,
     )
     from segmentation.report.review import write_report
@@ -355,7 +355,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if "review_date" in dbt_vars:
         print(f"[3/{steps}] --vars sets review_date: no earlier review is built first")
-    elif args.previous_review_months > 0 and not has_review_history(settings.warehouse_path):
+    elif args.previous_review_months > 0 and not has_review_history(settings):
         print(f"[3/{steps}] building the review of {args.previous_review_months} months ago (to compare with)")
         previous_review_results = build_previous_review(
             settings, args.previous_review_months, progress=_progress, extra_vars=dbt_vars
@@ -365,14 +365,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[4/{steps}] dbt build, then the data-quality gate, publish and Parquet export")
     result = build_validate_publish(settings, dbt_args=("build", *_vars_argument(dbt_vars)), progress=_progress)
     report = None
-    if result.published and on_spark():
-        # Nothing to fingerprint (no published file) and no report yet: both read DuckDB's file.
-        print("      report: not on Spark yet (it reads DuckDB's published file); BI reads Spark's `published` views")
-    elif result.published:
+    engine = warehouse_engine(settings)  # the report reads the published marts through it
+    if result.published:
         record_publish(settings, inputs)
         dbt_docs = generate_dbt_docs(settings, progress=_progress)
-        report = write_report(settings.published_path, settings.reports_dir,
-                              dbt_docs=dbt_docs, gx_docs=result.docs_index)
+        report = write_report(engine, settings.reports_dir, dbt_docs=dbt_docs, gx_docs=result.docs_index)
     print(f"[5/{steps}] summary")
     print()
     if result.dbt_invocation_id or result.quality is not None:
@@ -380,10 +377,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print()
     print(result.summary())
     print()
-    if on_spark():
-        print("working warehouse:   the Spark catalog (warehouse folder and metastore: profiles.yml, target spark)")
-    else:
-        print(f"working warehouse:   {settings.warehouse_path}")
+    print(f"working warehouse:   {engine.working_location}")
     if result.published:
         print(f"published warehouse: {result.published_path}  (BI tools: open read-only)")
     if result.export is not None:
@@ -413,11 +407,12 @@ def _record_in_dagster(settings: Settings, **run) -> None:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from segmentation.engines import warehouse_engine
     from segmentation.report.review import ReportError, write_report
 
     try:
         result = write_report(
-            settings.published_path, settings.reports_dir,
+            warehouse_engine(settings), settings.reports_dir,
             dbt_docs=settings.dbt_docs_index, gx_docs=settings.gx_docs_index,
         )
     except ReportError as exc:
@@ -430,12 +425,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.quality.gate import validate_warehouse
+    from segmentation.engines import warehouse_engine
 
-    report = validate_warehouse(
-        settings.warehouse_path, chunk_rows=args.chunk_rows, build_docs=not args.no_docs,
-        gx_project_dir=settings.project_dir / "expectations",
-        dbt_project_dir=settings.project_dir, progress=_progress,
+    report = warehouse_engine(settings).validate(
+        chunk_rows=args.chunk_rows, build_docs=not args.no_docs, progress=_progress,
     )
     print(report.summary())
     return 0 if report.passed else 1
@@ -460,10 +453,11 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    from segmentation.publish.parquet_export import ExportError, export_parquet
+    from segmentation.engines import warehouse_engine
+    from segmentation.publish.parquet_export import ExportError
 
     try:
-        print(export_parquet(settings.published_path, settings.parquet_dir).summary())
+        print(warehouse_engine(settings).export_parquet(settings.parquet_dir).summary())
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -12,9 +12,11 @@
 When blocked, the published file is not touched and the working file is kept for
 inspection; the result lists the reasons.
 
-On Spark (SEGMENTATION_DBT_TARGET=spark) steps 2 and 3 run in dbt's Spark session
-(`segmentation.engines.spark`): the same suites through GX's Spark execution engine, then a new
-`published_v<time>` database and the views of database `published` switched to it.
+Steps 2 and 3 run on the engine of the dbt target (`segmentation.engines.warehouse_engine`). On
+Spark (SEGMENTATION_DBT_TARGET=spark) they run in dbt's Spark session
+(`segmentation.engines.spark`): the same suites through GX's Spark execution engine, a new
+`published_v<time>` database and the views of database `published` switched to it, and the
+export written by Spark.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from typing import TYPE_CHECKING, Literal
 from segmentation.clv.step import CLV_INPUT_SELECT, ClvStepError, ClvStepResult
 from segmentation.config import REVIEW_SELECT, Settings
 from segmentation.dbt_runner import DbtNodeResult
-from segmentation.publish.parquet_export import ExportResult, export_parquet
-from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, check_settled, publish
-from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport, validate_warehouse
+from segmentation.engines import warehouse_engine
+from segmentation.publish.parquet_export import ExportResult
+from segmentation.publish.warehouse import BI_SCHEMAS, PublishResult, check_settled
+from segmentation.quality.gate import DEFAULT_CHUNK_ROWS, QualityReport
 from segmentation.quality.suites import SuiteSpec
 
 if TYPE_CHECKING:
@@ -123,20 +126,14 @@ def build_validate_publish(
             return result
         result.dbt_invocation_id = _dbt_invocation_id()
 
-    if on_spark():
-        # On Spark the gate and publish run in dbt's Spark session.
-        return _validate_publish_on_spark(settings, result, suites=suites, schemas=schemas, progress=say,
-                                          started=started)
-
-    say("validating the warehouse (Great Expectations)")
-    report = validate_warehouse(
-        settings.warehouse_path,
-        chunk_rows=chunk_rows,
-        build_docs=build_docs,
-        suites=suites,
-        gx_project_dir=gx_project_dir or settings.project_dir / "expectations",
-        dbt_project_dir=settings.project_dir,
-        progress=say,
+    # The gate and publish of the dbt target's engine (DuckDB: the working and published files;
+    # Spark: dbt's session, a new published_v<time> database and the views of `published`).
+    engine = warehouse_engine(settings, published_path=target)
+    result.published_path = engine.published_location
+    say(f"validating the warehouse on {engine.name} (Great Expectations)")
+    report = engine.validate(
+        suites, chunk_rows=chunk_rows, build_docs=build_docs,
+        gx_project_dir=gx_project_dir or settings.project_dir / "expectations", progress=say,
     )
     result.quality = report
     if not report.passed:
@@ -146,10 +143,8 @@ def build_validate_publish(
         result.seconds = time.monotonic() - started
         return result
 
-    say(f"publishing {', '.join(schemas)} to {target}")
-    result.publish = publish(
-        settings.warehouse_path,
-        target,
+    say(f"publishing {', '.join(schemas)} to {engine.published_location}")
+    result.publish = engine.publish(
         schemas,
         dbt_invocation_id=result.dbt_invocation_id,
         checks={
@@ -161,7 +156,7 @@ def build_validate_publish(
     result.status = "published"
     if target == settings.published_path:
         say(f"exporting the BI marts as Parquet to {settings.parquet_dir}")
-        result.export = export_parquet(target, settings.parquet_dir)
+        result.export = engine.export_parquet(settings.parquet_dir)
     result.seconds = time.monotonic() - started
     return result
 
@@ -226,36 +221,6 @@ def _selects(dbt_args: Sequence[str]) -> bool:
     return any(arg in {"--select", "-s", "--exclude", "--selector"} for arg in dbt_args)
 
 
-def _validate_publish_on_spark(
-    settings: Settings,
-    result: PipelineResult,
-    *,
-    suites: Sequence[SuiteSpec] | None,
-    schemas: Sequence[str],
-    progress: Callable[[str], None],
-    started: float,
-) -> PipelineResult:
-    """The gate (GX's Spark execution engine) and publish (a new published_v<time> database, the
-    views of database `published` switched to it) on the Spark warehouse dbt just built. The
-    Parquet export is DuckDB's: on Spark the published tables are Parquet files already."""
-    from segmentation.engines.spark import PUBLISHED_DATABASE, spark_session, validate_and_publish_spark
-
-    progress("validating the Spark warehouse (Great Expectations, Spark execution engine)")
-    result.published_path = f"Spark database {PUBLISHED_DATABASE}"
-    report, published = validate_and_publish_spark(
-        spark_session(settings.project_dir), dbt_project_dir=settings.project_dir, suites=suites,
-        pages_dir=settings.gx_docs_index.parents[2] / "gate_pages_spark",
-        dbt_invocation_id=result.dbt_invocation_id, schemas=schemas, progress=progress,
-    )
-    result.quality = report
-    if published is None:
-        result.reasons += [f"critical check failed: {check.describe()}" for check in report.blocking_failures]
-    else:
-        result.publish, result.status = published, "published"
-    result.seconds = time.monotonic() - started
-    return result
-
-
 def _dbt_invocation_id() -> str | None:
     """The id of the dbt invocation that just ran in this process (dbt keeps it global)."""
     try:
@@ -265,43 +230,14 @@ def _dbt_invocation_id() -> str | None:
     return get_invocation_id()
 
 
-def on_spark() -> bool:
-    """The engine seam of the steps outside dbt: dbt's target (SEGMENTATION_DBT_TARGET) is Spark."""
-    from segmentation.engines import dbt_target
-
-    return dbt_target() == "spark"
-
-
 def row_accounting(settings: Settings) -> str:
     """The row accounting `segmentation run` prints (segmentation.summary), from the target's warehouse."""
-    if on_spark():
-        from segmentation.engines.spark import spark_session, warehouse_summary_spark
-
-        return warehouse_summary_spark(spark_session(settings.project_dir))
-    from segmentation.summary import warehouse_summary
-
-    return warehouse_summary(settings.warehouse_path)
+    return warehouse_engine(settings).row_accounting()
 
 
-def has_review_history(warehouse_path: Path) -> bool:
-    """True when the working warehouse already holds at least one segment review."""
-    import duckdb
-
-    if on_spark():
-        from segmentation.config import PROJECT_DIR
-        from segmentation.engines.spark import has_review_history_spark, spark_session
-
-        return has_review_history_spark(spark_session(PROJECT_DIR))
-
-    if not Path(warehouse_path).is_file():
-        return False
-    con = duckdb.connect(str(warehouse_path), read_only=True)
-    try:
-        return con.execute("select count(*) from marts.segment_reviews").fetchone()[0] > 0
-    except duckdb.CatalogException:
-        return False
-    finally:
-        con.close()
+def has_review_history(settings: Settings) -> bool:
+    """True when the target's working warehouse already holds at least one segment review."""
+    return warehouse_engine(settings).has_review_history()
 
 
 def build_review(

@@ -86,7 +86,10 @@ def unchanged_since_last_publish(settings: Settings, inputs: RunInputs) -> str |
 
 
 def record_publish(settings: Settings, inputs: RunInputs) -> None:
-    """Remember what the file just published was built from (written atomically)."""
+    """Remember what the file just published was built from (written atomically). Nothing to
+    remember without a published file (Spark publishes a database of views)."""
+    if not settings.published_path.is_file():
+        return
     path = state_path(settings)
     tmp = path.with_name(path.name + ".tmp")
     recorded = {

@@ -1,6 +1,7 @@
 """What BI tools and people read after a publish: the Parquet export and the review report.
 
-Both read the published file only, so they never wait for (or block) a dbt build.
+Both read only what was published (DuckDB's published file, Spark's `published` views), through
+the engine of the dbt target, so they never wait for (or block) a dbt build.
 """
 
 import dagster as dg
@@ -19,10 +20,10 @@ PUBLISHED = dg.AssetKey(["published_warehouse"])
     "(a symlink switched atomically to the new export).",
 )
 def bi_parquet_export(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
-    from segmentation.publish.parquet_export import export_parquet  # imported when run: keeps definitions light
+    from segmentation.engines import warehouse_engine  # imported when run: keeps definitions light
 
-    settings = segmentation.settings()
-    result = export_parquet(settings.published_path, settings.parquet_dir)
+    engine = warehouse_engine(segmentation.settings())
+    result = engine.export_parquet()
     context.log.info(result.summary())
     return dg.MaterializeResult(
         metadata={
@@ -30,6 +31,7 @@ def bi_parquet_export(context: dg.AssetExecutionContext, segmentation: Segmentat
             "tables": len(result.tables),
             "rows": sum(result.tables.values()),
             "files": result.files,
+            "engine": engine.name,
         }
     )
 
@@ -43,11 +45,13 @@ def bi_parquet_export(context: dg.AssetExecutionContext, segmentation: Segmentat
     "serve vs contribution, migrations, CLV distribution, CLV diagnostics).",
 )
 def review_report(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
+    from segmentation.engines import warehouse_engine
     from segmentation.report.review import write_report
 
     settings = segmentation.settings()
+    engine = warehouse_engine(settings)
     result = write_report(
-        settings.published_path, settings.reports_dir,
+        engine, settings.reports_dir,
         dbt_docs=settings.dbt_docs_index, gx_docs=settings.gx_docs_index,
     )
     for note in result.notes:
@@ -57,5 +61,6 @@ def review_report(context: dg.AssetExecutionContext, segmentation: SegmentationR
             "path": dg.MetadataValue.path(str(result.path)),
             "review_id": result.review_id,
             "charts": len(result.charts),
+            "engine": engine.name,
         }
     )

@@ -97,12 +97,14 @@ def _dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, segmentat
     # dbt's profile reads the warehouse path from the environment, like the CLI does.
     os.environ.update(segmentation.settings().dbt_env())
     from segmentation.dbt_vars import VarsError
+    from segmentation.engines import release_warehouse
     from segmentation.policy.scenarios import PolicyFileError
 
     try:
         args = dbt_build_args(config)
     except (VarsError, PolicyFileError) as exc:
         raise dg.Failure(description=str(exc)) from exc
+    release_warehouse()  # dbt runs as a subprocess: this process lets go of the warehouse first
     yield from dbt.cli(args, context=context).stream()
 
 

@@ -1,11 +1,13 @@
-"""The file BI tools read: the marts and audit schemas, replaced atomically after the checks."""
+"""What BI tools read: the marts and audit schemas, replaced atomically after the checks, on the
+engine of the dbt target (DuckDB: a new file renamed into place; Spark: a new published_v<time>
+database and the views of `published` switched to it)."""
 
 import dagster as dg
 
 from orchestration.defs.monitoring import published_freshness
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
 
-# segmentation.publish (and DuckDB with it) is imported when the asset runs.
+# segmentation.engines (and DuckDB or Spark with it) is imported when the asset runs.
 
 
 def build_published_warehouse(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -16,18 +18,21 @@ def build_published_warehouse(upstream: list[dg.AssetKey]) -> dg.AssetsDefinitio
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
         freshness_policy=published_freshness,
-        description="Copy of the marts and audit schemas, swapped in with an atomic rename. "
-        "Runs only when every blocking check upstream (dbt tests, GX suites) passed in this run.",
+        description="Copy of the marts and audit schemas, switched in atomically (DuckDB: a file rename; "
+        "Spark: the views of `published`). Runs only when every blocking check upstream (dbt tests, "
+        "GX suites) passed in this run.",
     )
     def published_warehouse(context: dg.AssetExecutionContext, segmentation: SegmentationResource):
-        from segmentation.publish.warehouse import BI_SCHEMAS, publish
+        from segmentation.engines import warehouse_engine
+        from segmentation.publish.warehouse import BI_SCHEMAS
 
-        settings = segmentation.settings()
-        result = publish(settings.warehouse_path, settings.published_path, BI_SCHEMAS)
+        engine = warehouse_engine(segmentation.settings())
+        result = engine.publish(BI_SCHEMAS)
         context.log.info(result.summary())
         return dg.MaterializeResult(
             metadata={
-                "path": dg.MetadataValue.path(str(settings.published_path)),
+                "path": dg.MetadataValue.path(str(engine.published_location)),
+                "engine": engine.name,
                 "tables": len(result.tables),
                 "rows": sum(result.tables.values()),
                 "seconds": result.seconds,

@@ -1,7 +1,8 @@
 """Great Expectations suites as blocking Dagster asset checks.
 
-One check per suite, attached to the dbt asset whose table the suite validates. The suites
-run in two ops (each one read-only pass over the warehouse), one per step of the dbt op:
+One check per suite, attached to the dbt asset whose table the suite validates, run on the
+engine of the dbt target (segmentation.engines.warehouse_engine: DuckDB, or GX's Spark execution
+engine on Spark). The suites run in two ops (each one read-only pass over the warehouse), one per step of the dbt op:
 Dagster runs dbt in two steps around the CLV step (orchestration/defs/clv.py), first every
 model that does not depend on it, then the models that do. One op for both would be a cycle:
 the second dbt step waits for the blocking checks on the first's assets. A suite with a failed critical
@@ -76,16 +77,16 @@ def build_quality_checks(
     specs = _specs(asset_keys)
     by_name = {spec.name: spec for spec in specs}
 
-    @dg.multi_asset_check(specs=specs, name=name, pool=WAREHOUSE_POOL)
+    # Subsettable: a run that materializes some of the dbt assets runs only their suites.
+    @dg.multi_asset_check(specs=specs, name=name, pool=WAREHOUSE_POOL, can_subset=True)
     def great_expectations_suites(context: dg.AssetCheckExecutionContext, segmentation: SegmentationResource):
-        from segmentation.quality.gate import validate_warehouse
+        from segmentation.engines import warehouse_engine
 
-        settings = segmentation.settings()
-        suites = [s for s in SUITES if f"gx_{s.name}" in by_name]
-        report = validate_warehouse(
-            settings.warehouse_path, suites=suites, gx_project_dir=settings.project_dir / "expectations",
-            dbt_project_dir=settings.project_dir, progress=context.log.info,
-        )
+        selected = {key.name for key in context.selected_asset_check_keys}
+        suites = [s for s in SUITES if f"gx_{s.name}" in by_name and f"gx_{s.name}" in selected]
+        # The gate of the dbt target's engine, as `segmentation run` calls it (DuckDB: the working
+        # file; Spark: GX's Spark execution engine in this process's session).
+        report = warehouse_engine(segmentation.settings()).validate(suites, progress=context.log.info)
         if report.pages_index:
             context.log.info(f"gate pages (verdict, one page per suite): {report.pages_index}")
         for suite in suites:

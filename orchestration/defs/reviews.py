@@ -82,11 +82,12 @@ def _dbt_review_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, se
     }
     from segmentation.clv.relations import CLV_INPUT_SELECT
     from segmentation.clv.step import ClvStepError, clv_settings, run_clv_step
-    from segmentation.engines import table_engine
+    from segmentation.engines import release_warehouse, table_engine
 
     # cautious: run only the tests of what this review builds, not those of upstream marts
     # that the selection reads but does not rebuild for this review date.
     vars_args = ["--indirect-selection", "cautious", "--vars", json.dumps(dbt_vars)]
+    release_warehouse()  # dbt runs as a subprocess (Spark-local: one JVM at a time opens the metastore)
     before = dbt.cli(["build", "--select", CLV_INPUT_SELECT, *vars_args],
                      manifest=dbt_project.manifest_path, raise_on_error=False)
     before.wait()
@@ -100,6 +101,7 @@ def _dbt_review_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, se
         raise dg.Failure(description=str(exc)) from exc
     finally:
         engine.close()
+    release_warehouse()  # the CLV step's session, on Spark
     after = dbt.cli(["build", "--select", REVIEW_SELECTION, "--exclude", CLV_INPUT_SELECT, *vars_args],
                     manifest=dbt_project.manifest_path, raise_on_error=False)
     after.wait()

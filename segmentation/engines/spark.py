@@ -1,4 +1,5 @@
-"""Spark: the session, table I/O for the Python steps, the quality gate and publish.
+"""Spark: the session, table I/O for the Python steps, the quality gate, publish, the Parquet
+export and the published marts for the report (SparkWarehouse: segmentation.engines.WarehouseEngine).
 
 dbt-spark's `method: session` runs Spark inside the dbt process, so every step around
 `dbt build` (the CLV step, gate, publish) uses the same SparkSession, configured once in
@@ -32,6 +33,8 @@ from segmentation.publish.warehouse import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from segmentation.config import Settings
+    from segmentation.publish.parquet_export import ExportResult
     from segmentation.quality.gate import QualityReport
     from segmentation.quality.suites import SuiteSpec
 
@@ -399,3 +402,178 @@ def has_review_history_spark(spark: SparkSession) -> bool:
     if not spark.catalog.tableExists("marts.segment_reviews"):
         return False
     return spark.table("marts.segment_reviews").limit(1).count() > 0
+
+
+def release_spark() -> bool:
+    """Stop this process's Spark session and its JVM, if it has one; True if it had.
+
+    Spark-local's Derby metastore is embedded: one JVM at a time may open it. Dagster runs dbt
+    as a subprocess (its own JVM), so the Dagster process lets go of its session before each
+    dbt command; the next step in this process starts a new one (SparkSession.stop alone keeps
+    the JVM, and with it the metastore, open). pyspark's JVM exits when its stdin closes.
+    """
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return False
+    session = SparkSession._instantiatedSession
+    if session is not None:
+        session.stop()
+    elif SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if process is not None:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=120)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    return True
+
+
+# -- After publish: the Parquet export and the published marts for the report ------------------------
+
+
+def export_parquet_spark(spark: SparkSession, export_root: Path) -> ExportResult:
+    """DuckDB's export (segmentation.publish.parquet_export), written by Spark from the published
+    views: the same tables, layout and versions (`versions/<UTC time>/<table>/<column>=<value>/`,
+    `current` switched atomically, the newest KEEP_VERSIONS kept), one file per partition (Spark
+    names it part-*.parquet; readers glob `**/*.parquet`), timestamps as INT64 microseconds as
+    DuckDB writes them. The export root must be a folder that the driver and every executor see
+    (local here; on a cluster, shared storage that has symbolic links)."""
+    import shutil
+
+    from segmentation.publish.leftovers import remove_leftovers
+    from segmentation.publish.parquet_export import (
+        CSV_TABLES,
+        EXPORTED_TABLES,
+        KEEP_VERSIONS,
+        ExportError,
+        ExportResult,
+        _point_current_at,
+        _prune,
+    )
+
+    started = time.monotonic()
+    export_root = Path(export_root).resolve()
+    present = ({t.name for t in spark.catalog.listTables(PUBLISHED_DATABASE)}
+               if spark.catalog.databaseExists(PUBLISHED_DATABASE) else set())
+    missing = sorted(set(EXPORTED_TABLES) - present)
+    if missing:
+        raise ExportError(f"Spark database {PUBLISHED_DATABASE} has no {', '.join(missing)}; rebuild and publish")
+    versions = export_root / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(versions, ".")
+    remove_leftovers(export_root, ".current.tmp-")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    version_dir = versions / stamp
+    staging = versions / f".{stamp}.tmp-{os.getpid()}"
+    tables: dict[str, int] = {}
+    timestamp_type = spark.conf.get("spark.sql.parquet.outputTimestampType")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    try:
+        staging.mkdir()
+        for table, partition_column in EXPORTED_TABLES.items():
+            frame = spark.table(f"{PUBLISHED_DATABASE}.`{table}`")
+            rows = frame.count()
+            if partition_column and rows:
+                frame.repartition(partition_column).write.partitionBy(partition_column).parquet(str(staging / table))
+            else:  # one file, so readers still find the table and its columns when it is empty
+                frame.coalesce(1).write.parquet(str(staging / table))
+            tables[table] = rows
+        for table in CSV_TABLES:
+            frame = spark.table(f"{PUBLISHED_DATABASE}.`{table}`")
+            scratch = staging / f".{table}.csv.d"
+            (frame.orderBy(*frame.columns).coalesce(1).write
+             .options(header=True, timestampFormat="yyyy-MM-dd HH:mm:ss").csv(str(scratch)))
+            [part] = scratch.glob("part-*.csv")
+            part.rename(staging / f"{table}.csv")
+            shutil.rmtree(scratch)
+        for marker in [*staging.rglob("_SUCCESS"), *staging.rglob(".*.crc")]:
+            marker.unlink()  # Hadoop's bookkeeping files: not part of the export
+        staging.rename(version_dir)
+        _point_current_at(export_root, version_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        spark.conf.set("spark.sql.parquet.outputTimestampType", timestamp_type)
+    _prune(versions, keep=KEEP_VERSIONS, protect=version_dir)
+    files = sum(1 for _ in version_dir.rglob("*.parquet"))
+    return ExportResult(export_root, version_dir, tables, files, time.monotonic() - started)
+
+
+def _duckdb_type(spark_type) -> str:  # pyspark.sql.types.DataType -> a DuckDB column type
+    name = spark_type.simpleString()
+    return {"string": "varchar", "timestamp_ntz": "timestamp"}.get(name, name)
+
+
+def published_for_duckdb(spark: SparkSession, tables: Sequence[str]):  # -> duckdb.DuckDBPyConnection
+    """An in-memory DuckDB whose `marts.<table>` hold the rows of the published views `tables`
+    (those that exist), typed as on Spark. The rows come through the driver (Spark's own
+    reading of the published version), so this works on a cluster; they are the marts the
+    report reads, so the driver holds those tables (per-customer marts: one row per customer)."""
+    import duckdb
+
+    from segmentation.engines import NothingPublished
+
+    if current_published_version(spark) is None:
+        raise NothingPublished(f"Spark database {PUBLISHED_DATABASE} holds no published build; "
+                               "run `segmentation run` first")
+    present = {t.name for t in spark.catalog.listTables(PUBLISHED_DATABASE)}
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    for table in tables:
+        if table not in present:
+            continue
+        frame = spark.table(f"{PUBLISHED_DATABASE}.`{table}`")
+        columns = ", ".join(f'"{f.name}" {_duckdb_type(f.dataType)}' for f in frame.schema.fields)
+        con.execute(f'create table marts."{table}" ({columns})')
+        rows = frame.toPandas()
+        for field_ in frame.schema.fields:
+            if field_.dataType.typeName() == "decimal":  # exact: DuckDB casts the text, not a float
+                rows[field_.name] = rows[field_.name].map(lambda v: None if v is None else str(v))
+        if len(rows):
+            con.register("_published_rows", rows)
+            con.execute(f'insert into marts."{table}" select * from _published_rows')
+            con.unregister("_published_rows")
+    return con
+
+
+class SparkWarehouse:
+    """The steps after dbt on Spark, in this process's Spark session (dbt's, in session mode)."""
+
+    name = "spark"
+    working_location = "the Spark catalog (warehouse folder and metastore: profiles.yml, target spark)"
+    published_location = f"Spark database {PUBLISHED_DATABASE}"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def session(self) -> SparkSession:
+        return spark_session(self.settings.project_dir)
+
+    def validate(self, suites=None, *, chunk_rows=None, build_docs=True, gx_project_dir=None, progress=None):
+        # Spark computes each suite's metrics over the whole DataFrame (no chunks); no Data Docs.
+        return validate_spark(self.session, suites=suites, dbt_project_dir=self.settings.project_dir,
+                              pages_dir=self.settings.gx_docs_index.parents[2] / "gate_pages_spark",
+                              progress=progress)
+
+    def publish(self, schemas, *, dbt_invocation_id=None, checks=None) -> SparkPublishResult:
+        return publish_spark(self.session, schemas, dbt_invocation_id=dbt_invocation_id, checks=checks)
+
+    def export_parquet(self, export_root: Path | None = None) -> ExportResult:
+        return export_parquet_spark(self.session, export_root or self.settings.parquet_dir)
+
+    def open_published(self, tables):
+        return published_for_duckdb(self.session, tables)
+
+    def row_accounting(self) -> str:
+        return warehouse_summary_spark(self.session)
+
+    def has_review_history(self) -> bool:
+        return has_review_history_spark(self.session)

@@ -39,9 +39,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
+
+if TYPE_CHECKING:
+    from segmentation.engines import WarehouseEngine
 
 TIER_ORDER = ("platinum", "gold", "silver", "bronze", "unprofitable")
 TIER_COLOURS = {
@@ -112,6 +116,14 @@ def label(code: object) -> str:
     return text.replace("__", " / ").replace("_", " ").capitalize()
 
 
+# The published marts the report reads (an engine hands over only these).
+REPORT_TABLES = (
+    "dim_customer_segments", "segment_economics", "whale_curve", "profit_concentration", "segment_reviews",
+    "segment_migrations", "customer_clv", "clv_holdout_validation", "clv_model_fit", "customer_service_handoff",
+    "customer_entitlement_gaps", "policy_scenarios",
+)
+
+
 class ReportError(RuntimeError):
     """The report cannot be written from this warehouse (named in the message)."""
 
@@ -130,7 +142,7 @@ class ReportResult:
 
 
 def write_report(
-    published_path: Path,
+    published: Path | WarehouseEngine,
     reports_dir: Path,
     *,
     dbt_docs: Path | None = None,
@@ -138,20 +150,32 @@ def write_report(
 ) -> ReportResult:
     """Write `review_<review date>.html` for the review the published marts hold.
 
+    `published`: the engine whose published marts to read (segmentation.engines.warehouse_engine;
+    DuckDB's published file, or Spark's `published` views), or a published DuckDB file. Either
+    way the engine hands over a DuckDB connection to those marts, and the report's one set of
+    queries reads them there.
     `dbt_docs` (dbt's static page, `dbt docs generate --static`, copied next to the report)
     and `gx_docs` (the GX Data Docs site, linked relative to the report) are left out when
     they do not exist (docs not generated yet).
     """
     import plotly.io as pio
 
-    published_path = Path(published_path)
-    if not published_path.is_file():
-        raise ReportError(f"{published_path}: no published warehouse; run `segmentation run` first")
-    con = duckdb.connect(str(published_path), read_only=True)
+    from segmentation.engines import NothingPublished
+
+    if isinstance(published, str | Path):
+        from segmentation.engines.duckdb import PublishedFile
+
+        published = PublishedFile(Path(published))
+    engine = published
+    try:
+        con = engine.open_published(REPORT_TABLES)
+    except NothingPublished as exc:
+        raise ReportError(str(exc)) from exc
     try:
         data = _ReportData.read(con)
     finally:
         con.close()
+    published_path = engine.published_location
 
     figures = _figures(data)
     parts = []
@@ -775,7 +799,7 @@ def _page(
     data: _ReportData,
     sections: list[str],
     links: list[tuple[str, str]],
-    published_path: Path,
+    published_location: Path | str,
 ) -> str:
     head = data.headline
     currency, window = data.currency, data.window_months
@@ -807,6 +831,7 @@ def _page(
                 "<th>log-likelihood</th></tr>"
                 f"{rows}</table>")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    source = html.escape(_source(published_location))
     review_kind = "Annual" if data.review_id.startswith("annual") else "Rolling"
     title = f"Service segmentation review, {_long_date(data.review_date)}"
     return f"""<!DOCTYPE html>
@@ -835,8 +860,8 @@ th {{ position: sticky; top: 0; background: #fff; }}
 <h1>{html.escape(title)}</h1>
 <div class="meta">{review_kind} review of the {window} months to {html.escape(data.review_date)}
 (review {html.escape(data.review_id)}) &middot; amounts in {html.escape(currency)} &middot; predicted CLV
-over the next {data.clv_horizon_months} months &middot; generated {generated} from the published file
-{html.escape(Path(published_path).name)}</div>
+over the next {data.clv_horizon_months} months &middot; generated {generated} from
+{source}</div>
 <div class="links">{link_html}</div>
 <div class="tiles">{tile_html}</div>
 {"".join(sections)}
@@ -844,6 +869,13 @@ over the next {data.clv_horizon_months} months &middot; generated {generated} fr
 </body>
 </html>
 """
+
+
+def _source(published_location: Path | str) -> str:
+    """The published build the report was read from: a file by name, or an engine's database."""
+    if isinstance(published_location, Path):
+        return f"the published file {published_location.name}"
+    return f"the published {published_location}"
 
 
 def _long_date(iso_date: str) -> str:
