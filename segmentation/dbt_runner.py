@@ -146,8 +146,8 @@ def run_dbt(
         # dbt runs in this process and reads its profile's paths from the environment: set
         # them for this call only, so the caller's environment is left as it was. Secrets go
         # to the engine beside dbt, never through it (segmentation/dbt_secrets.py).
-        secrets = secrets_for_dbt(dbt_target(), settings.project_dir)
-        with _environment({**settings.dbt_env(), **secrets}):
+        with (_environment(settings.dbt_env()),
+              _environment(secrets_for_dbt(dbt_target(), settings.project_dir))):
             result = dbtRunner(callbacks=[counter] if progress and not verbose else []).invoke(full_args)
     finally:
         counter.finish()
