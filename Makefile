@@ -58,9 +58,10 @@ bench-micro: setup  ## smaller benchmarks: CLV fit on 1M simulated customers, Da
 	$(BIN)/python bench/clv_fit.py
 	$(BIN)/python bench/definitions_load.py
 
-portability: setup  ## Spark gate/publish tests, then the same job on DuckDB, Spark and PostgreSQL; per-mart verdict (needs Java 17, PostgreSQL)
+portability: setup  ## Spark gate/publish and PostgreSQL/Spark salt tests, then the same job on DuckDB, Spark and PostgreSQL; per-mart verdict (needs Java 17, PostgreSQL)
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,semantic,spark,postgres]'
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/pytest -q -p no:cacheprovider portability/test_spark.py
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/pytest -q -p no:cacheprovider portability/test_contact_key_salt.py
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python portability/run.py $(PORTABILITY_ARGS)
 
 # sqlfluff's dbt templater opens the duckdb target to compile the models. It gets a throwaway

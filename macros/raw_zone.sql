@@ -145,6 +145,8 @@
   {{ return('') }}
 {% endmacro %}
 
+{#- A path as a string literal, with the engine's escaping (macros/sql_literal.sql): on Spark a
+    backslash escapes, so doubling the quote alone would let a path end the literal. -#}
 {% macro raw_zone_string(value) %}
-  {{- return("'" ~ (value | replace("'", "''")) ~ "'") -}}
+  {{- return(adapter.dispatch('sql_string_literal', 'customer_segmentation')(value)) -}}
 {% endmacro %}

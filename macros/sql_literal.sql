@@ -66,20 +66,41 @@
   {{- return("'" ~ text.replace("\\", "\\\\").replace("'", "\\'") ~ "'") -}}
 {%- endmacro %}
 
-{#- The salt of the contact key (int_customer_contact_keys), as an SQL expression. On DuckDB
-    it is read at run time from a variable that the profile's plugin sets from
-    SEGMENTATION_CONTACT_KEY_SALT (segmentation/dbt_secrets.py), so the salt is never in
-    compiled SQL, target/ or logs; without the plugin the model fails instead of hashing
-    with no salt. Spark and PostgreSQL (make portability, sample salt) render it as a literal. -#}
+{#- The salt of the contact key (int_customer_contact_keys), as an SQL expression read at run
+    time on every engine, so the salt is never in compiled SQL, target/ or dbt's logs. The
+    environment variable SEGMENTATION_CONTACT_KEY_SALT (default: the public sample salt) is
+    handed to the engine beside dbt, never through dbt (segmentation/dbt_secrets.py):
+    - DuckDB: a DuckDB variable that the profile's plugin sets on every connection;
+    - PostgreSQL: the setting segmentation.contact_key_salt, given to each session by PGOPTIONS;
+    - Spark: a one-row temporary view of the session, made from Python rows (a session
+      variable would not do: Spark prints its value in query plans and analysis errors).
+    `segmentation` sets them for every dbt command it runs; plain `dbt` needs them set by hand
+    on PostgreSQL and Spark (README, "Reliability and security"). Without them the model fails,
+    never hashes with no salt. -#}
 {% macro contact_key_salt() -%}
   {{- return(adapter.dispatch('contact_key_salt', 'customer_segmentation')()) -}}
 {%- endmacro %}
 
 {% macro default__contact_key_salt() -%}
-  {{- return(sql_literal(env_var('SEGMENTATION_CONTACT_KEY_SALT', 'sample-data-only-not-a-secret'))) -}}
+  {{- exceptions.raise_compiler_error("contact_key_salt: no run-time salt for adapter " ~ adapter.type()
+      ~ " (macros/sql_literal.sql): add a " ~ adapter.type() ~ "__contact_key_salt macro") -}}
 {%- endmacro %}
 
 {% macro duckdb__contact_key_salt() -%}
   coalesce(getvariable('segmentation_contact_key_salt'),
            error('no contact key salt: run dbt with this project''s profiles.yml (plugin segmentation.dbt_secrets)'))
+{%- endmacro %}
+
+{#- PostgreSQL has no error(): a cast of the message to integer fails with the message in it.
+    concat() is stable, so PostgreSQL does not fold it while planning: the cast runs only
+    when the setting is missing. -#}
+{% macro postgres__contact_key_salt() -%}
+  coalesce(current_setting('segmentation.contact_key_salt', true),
+           cast(cast(concat('no contact key salt: run dbt through segmentation, or with ',
+                            'PGOPTIONS=-csegmentation.contact_key_salt=<salt> (README, Reliability and security)')
+                     as integer) as text))
+{%- endmacro %}
+
+{% macro spark__contact_key_salt() -%}
+  (select contact_key_salt from segmentation_secrets)
 {%- endmacro %}

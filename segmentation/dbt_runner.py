@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segmentation.config import Settings
+from segmentation.engines import dbt_target
 
 # dbt events that report one finished node carry its position: index of total.
 _RESULT_EVENTS = {
@@ -120,6 +121,8 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import
 
+    from segmentation.dbt_secrets import secrets_for_dbt  # a dbt-duckdb plugin: imports dbt
+
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     verbose = os.environ.get("SEGMENTATION_DBT_VERBOSE", "") not in {"", "0", "false"}
     interactive = sys.stdout.isatty()
@@ -141,8 +144,10 @@ def run_dbt(
         marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         # dbt runs in this process and reads its profile's paths from the environment: set
-        # them for this call only, so the caller's environment is left as it was.
-        with _environment(settings.dbt_env()):
+        # them for this call only, so the caller's environment is left as it was. Secrets go
+        # to the engine beside dbt, never through it (segmentation/dbt_secrets.py).
+        with (_environment(settings.dbt_env()),
+              _environment(secrets_for_dbt(dbt_target(), settings.project_dir))):
             result = dbtRunner(callbacks=[counter] if progress and not verbose else []).invoke(full_args)
     finally:
         counter.finish()

@@ -8,11 +8,16 @@ environment when dbt opens the warehouse and sets it as a DuckDB variable on eve
 connection and cursor, bound as a parameter. Models read it with
 `getvariable('segmentation_contact_key_salt')` (macro contact_key_salt()); the compiled SQL
 holds only that name.
+
+dbt-spark and dbt-postgres have no such plugins: `secrets_for_dbt` hands the salt to those
+engines before each dbt command that `segmentation` runs (PostgreSQL: a setting in PGOPTIONS;
+Spark: a temporary view of the session).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
@@ -24,6 +29,24 @@ CONTACT_KEY_SALT_VARIABLE = "segmentation_contact_key_salt"
 
 def contact_key_salt() -> str:
     return os.environ.get(CONTACT_KEY_SALT_ENV, SAMPLE_CONTACT_KEY_SALT)
+
+
+def secrets_for_dbt(target: str, project_dir: Path) -> dict[str, str]:
+    """Hand the secrets to the engine of `target` for the next dbt command, outside dbt; the
+    environment variables to set while it runs. DuckDB: none (the profile's plugin).
+    PostgreSQL: PGOPTIONS with the setting segmentation.contact_key_salt, which libpq sends
+    when dbt connects. Spark (session mode, dbt in this process): the session's temporary
+    view `segmentation_secrets`, made now."""
+    if target == "postgres":
+        from segmentation.engines.postgres import pgoptions_with_setting
+
+        return {"PGOPTIONS": pgoptions_with_setting(os.environ.get("PGOPTIONS", ""), "segmentation.contact_key_salt",
+                                                    contact_key_salt())}
+    if target == "spark":
+        from segmentation.engines.spark import register_secrets, spark_session
+
+        register_secrets(spark_session(project_dir), {"contact_key_salt": contact_key_salt()})
+    return {}
 
 
 class Plugin(BasePlugin):

@@ -485,3 +485,24 @@ def test_bad_input(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -
             "select entity, is_reconciled from audit.audit_row_reconciliation order by 1"
         ).fetchall()
     assert reconciliation == [(entity, True) for entity in sorted(ENTITIES)]
+
+
+@pytest.mark.parametrize("case", [c for c in all_cases() if c.outcome == "load_error"], ids=lambda c: c.name)
+def test_a_load_error_is_one_cli_line_without_a_traceback(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a user sees: `segmentation load` exits 1 with one `error:` line naming the file."""
+    from segmentation import cli
+
+    materialize(case, tmp_path / "landing", namespaced=False)
+    monkeypatch.setenv("SEGMENTATION_DATA_DIR", str(tmp_path))
+    for name in ("SEGMENTATION_LANDING_DIR", "SEGMENTATION_RAW_DIR", "SEGMENTATION_WAREHOUSE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert cli.main(["load"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for fragment in case.spec["message_contains"]:
+        assert fragment in err
+    assert_nothing_kept(tmp_path / "raw")

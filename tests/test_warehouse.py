@@ -44,6 +44,30 @@ def test_every_entity_is_reconciled_from_file_to_clean_and_quarantined(built_war
         assert clean > 0, f"{entity} has no clean rows"
 
 
+def test_reconciliation_fails_when_loaded_rows_go_missing(built_warehouse, tmp_path) -> None:
+    """The accounting can fail: a committed load's data file of order lines cut to its first
+    100 rows in the raw zone (rows lost after the load) makes the entity unreconciled and
+    the build fail."""
+    import duckdb
+    from conftest import _copy_warehouse, _query
+
+    from segmentation.dbt_runner import DbtFailed, run_dbt
+
+    settings = _copy_warehouse(built_warehouse.path, tmp_path / "data")
+    data_file = sorted((settings.raw_dir / "order_lines").glob("*.parquet"))[0]
+    cut = tmp_path / "cut.parquet"
+    duckdb.execute(f"copy (select * from read_parquet('{data_file}') limit 100) to '{cut}' (format parquet)")
+    cut.replace(data_file)
+
+    with pytest.raises(DbtFailed, match="assert_every_raw_row_is_clean_or_quarantined"):
+        run_dbt(["build", "--select", "audit_row_reconciliation"], settings)
+
+    rows = _query(settings, "select entity, file_rows_loaded, raw_rows, is_reconciled"
+                            " from audit.audit_row_reconciliation where not is_reconciled")
+    assert [entity for entity, *_ in rows] == ["order_lines"]
+    assert rows[0][1] > rows[0][2] >= 100
+
+
 def test_quarantine_holds_exactly_the_injected_defects(built_warehouse) -> None:
     defects = injected_defects(built_warehouse)
     assert len(defects) > 20, "the sample should carry defects to exercise quarantine"

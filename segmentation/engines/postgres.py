@@ -20,6 +20,16 @@ def postgres_connection_parameters() -> dict[str, object]:
     }
 
 
+def pgoptions_with_setting(pgoptions: str, name: str, value: str) -> str:
+    """PGOPTIONS (libpq's `options`) with `-c name=value` added: the server sets it for the
+    session, so SQL reads it with current_setting(name) and no SQL text holds the value.
+    The server splits options at whitespace unless escaped with a backslash, and reads a
+    backslash as escaping the next character, so both are escaped; nothing else is special
+    (no shell reads it)."""
+    escaped = "".join(f"\\{c}" if c.isspace() or c == "\\" else c for c in value)
+    return f"{pgoptions} -c {name}={escaped}".strip()
+
+
 def _postgres_type(series: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(series):
         return "boolean"

@@ -75,6 +75,20 @@ def spark_session(project_dir: Path = PROJECT_DIR) -> SparkSession:
     return builder.getOrCreate()
 
 
+SECRETS_VIEW = "segmentation_secrets"
+
+
+def register_secrets(session: SparkSession, secrets: Mapping[str, str]) -> None:
+    """Secrets for SQL (macro contact_key_salt): the session's one-row temporary view
+    `segmentation_secrets`, a column per secret, made from Python rows. Not a session variable
+    or a SQL literal: Spark prints those values in query plans and analysis errors, which reach
+    dbt's log; a view over rows shows only its column names."""
+    from pyspark.sql import types as T
+
+    schema = T.StructType([T.StructField(name, T.StringType(), False) for name in secrets])
+    session.createDataFrame([tuple(secrets.values())], schema=schema).createOrReplaceTempView(SECRETS_VIEW)
+
+
 # -- Table I/O for the Python steps between dbt commands (segmentation.engines.TableEngine) --------
 
 def spark_schema_of(frame: pd.DataFrame):  # -> pyspark.sql.types.StructType

@@ -2,8 +2,8 @@
 -- BI tools and CRM exports can join on a customer's contact without the warehouse's BI
 -- marts ever holding the email itself. The salt comes from the environment
 -- (SEGMENTATION_CONTACT_KEY_SALT); without it the key is only as strong as the public
--- sample salt, which is fine for the generated data and nothing else. On DuckDB the salt is
--- read at run time (macro contact_key_salt), so it appears in no compiled SQL, artefact or log.
+-- sample salt, which is fine for the generated data and nothing else. The salt is read at run
+-- time on every engine (macro contact_key_salt), so it appears in no compiled SQL, artefact or log.
 with
 
 customers as (
