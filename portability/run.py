@@ -319,6 +319,9 @@ def _spark_environment(landing_dir: Path) -> None:
 # The dbt model the Dagster run rebuilds after the CLV step: one dbt command (a subprocess with
 # its own Spark JVM) between Spark steps of the Dagster process, with a GX suite on it.
 DAGSTER_DBT_MODEL = ("marts", "customer_clv")
+# Built in the same dbt command: it needs the contact-key salt, which only reaches a dbt
+# subprocess through `segmentation-dbt` (segmentation/dbt_cli.py); plain `dbt` fails on it.
+DAGSTER_SECRET_MODEL = ("intermediate", "int_customer_contact_keys")
 
 
 def _dagster_selection():  # -> (definitions, asset keys)
@@ -335,6 +338,7 @@ def _dagster_selection():  # -> (definitions, asset keys)
     after_clv = (dg.AssetSelection.assets(*clv_scores.keys).downstream()
                  & dg.AssetSelection.assets(dg.AssetKey(list(DAGSTER_DBT_MODEL))).upstream())
     keys = {*RAW_KEYS, *LOADER_KEYS, *clv_scores.keys, *after_clv.resolve(graph_assets),
+            dg.AssetKey(list(DAGSTER_SECRET_MODEL)),
             *(dg.AssetKey([name]) for name in ("published_warehouse", "bi_parquet_export", "review_report"))}
     return defs, keys
 
@@ -357,7 +361,7 @@ def _dagster_on_spark(run: EngineRun, reference: dict[str, Table], duckdb_export
     release_spark()
     defs, keys = _dagster_selection()
     _say(f"spark: Dagster run of refresh_warehouse, {len(keys)} assets (CLV step, dbt "
-         f"{'.'.join(DAGSTER_DBT_MODEL)}, GX checks, publish, export, report)")
+         f"{'.'.join(DAGSTER_DBT_MODEL)} and {'.'.join(DAGSTER_SECRET_MODEL)}, GX checks, publish, export, report)")
     started = time.perf_counter()
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), asset_selection=sorted(keys), raise_on_error=False)

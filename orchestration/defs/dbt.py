@@ -25,10 +25,12 @@ from orchestration.defs.dagster_dbt_light import (
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
 from segmentation.config import PROJECT_DIR
 
-# The dbt installed next to this interpreter (the project's .venv), even when the venv is
-# not activated; fall back to whatever `dbt` is on PATH.
-_VENV_DBT = Path(sys.executable).with_name("dbt")
-DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
+# dbt's command line as this project installs it next to this interpreter (the project's
+# .venv), even when the venv is not activated: `segmentation-dbt` hands the engine its secrets
+# first (segmentation/dbt_cli.py), which plain `dbt` in a subprocess cannot on PostgreSQL or
+# Spark. Fall back to whatever is on PATH.
+_VENV_DBT = Path(sys.executable).with_name("segmentation-dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("segmentation-dbt") or "dbt")
 
 dbt_project = DbtProject(
     project_dir=PROJECT_DIR,
