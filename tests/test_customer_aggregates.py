@@ -9,7 +9,8 @@ version becomes a quarantined duplicate), a new version of a product (its cost c
 COGS of every line already loaded), a late-arriving ticket, and a new version of a customer
 with an account manager that breaks a rule (its orders drop out, leaving it no rows, and the
 manager's cost is shared among fewer customers). A build for another review date changes
-every customer's cost to serve and profits.
+every customer's cost to serve and profits; a review date a few days later (a daily refresh,
+here into a new fiscal year) recomputes only the customers with a fact in the days that moved.
 """
 
 from __future__ import annotations
@@ -231,3 +232,68 @@ def test_incremental_finance_models_for_another_review_date_equal_a_full_refresh
         assert incremental[model] == full_refresh[model], model
     assert incremental["int_customer_profits_aggregated"] != before["int_customer_profits_aggregated"]
     assert incremental["int_cost_to_serve_activities_costed"] != before["int_cost_to_serve_activities_costed"]
+
+
+def test_incremental_finance_models_after_the_review_date_moved_a_few_days_recompute_few_customers(
+    built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A daily refresh: orders dated after the latest one move the default review date (and the
+    rolling window's start) three days forward. Only the customers with a fact in the days that
+    entered or left a period are recomputed; every other row only takes the new dates."""
+    settings = _copy_warehouse(built_warehouse.path, tmp_path_factory.mktemp("customer_aggregates_moved"))
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        latest = con.execute(
+            "select max(ordered_date) from intermediate.int_orders_validated where not is_quarantined"
+        ).fetchone()[0]
+        buyer = con.execute(
+            "select customer_id from intermediate.int_customer_order_days_aggregated"
+            " where completed_order_lines > 0 order by customer_id limit 1"
+        ).fetchone()[0]
+        product = con.execute(
+            "select product_id from intermediate.int_products_validated where not is_quarantined"
+            " order by product_id limit 1"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    moved_to = latest + dt.timedelta(days=3)
+    landing = settings.data_dir / "delta_landing"
+    _write_csv(
+        landing / "orders" / "orders_moved.csv",
+        ["order_id", "customer_id", "ordered_at", "status", "sales_channel", "is_expedited", "currency"],
+        [
+            ["OD-MOVED", buyer, f"{moved_to} 10:00:00", "completed", "web", "true", "USD"],
+            ["OD-MOVED-LATE", buyer, f"{latest - dt.timedelta(days=40)} 10:00:00", "completed", "web", "false", "USD"],
+        ],
+    )
+    _write_csv(
+        landing / "order_lines" / "order_lines_moved.csv",
+        ["order_line_id", "order_id", "product_id", "quantity", "unit_price", "discount_amount"],
+        [
+            ["LD-MOVED", "OD-MOVED", product, 1, "50.00", None],
+            ["LD-MOVED-LATE", "OD-MOVED-LATE", product, 3, "20.00", None],
+        ],
+    )
+    load_landing(landing, settings.raw_dir)
+
+    run_dbt(["run", *SELECTION], settings)
+    incremental = _state(settings)
+    recomputed = {
+        model: _query(
+            settings,
+            f"select count(distinct customer_id) filter (where loaded_through = (select max(loaded_through)"
+            f" from intermediate.{model})), count(distinct customer_id) from intermediate.{model}",
+        )[0]
+        for model in ("int_cost_to_serve_activities_costed", "int_customer_profits_aggregated")
+    }
+    review_dates = _query(settings, "select distinct review_date from intermediate.int_customer_profits_aggregated")
+    run_dbt(["run", *SELECTION, "--full-refresh"], settings)
+    full_refresh = _state(settings)
+
+    assert review_dates == [(moved_to,)]
+    for model in dict.fromkeys((*AGGREGATES, *DOWNSTREAM)):
+        assert incremental[model] == full_refresh[model], model
+    # Few customers have a fact in the six moved days (three at the window's start, three at
+    # its end): most rows were kept, not recomputed.
+    for model, (recomputed_customers, customers) in recomputed.items():
+        assert 0 < recomputed_customers < customers / 2, (model, recomputed_customers, customers)

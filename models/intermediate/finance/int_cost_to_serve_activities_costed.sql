@@ -13,13 +13,16 @@
 -- Incremental by customer (incremental_by_key, macros/incremental.sql): a run recomputes the
 -- customers whose activities may have changed since loaded_through
 -- (finance_customers_touched_since_watermark: touched by loads, sharing an account manager
--- with a customer loaded since, or every customer after new cost rates or another review
--- date; then the pre-hook empties the table first); a customer left without activities is
--- deleted by the post-hook.
+-- with a customer loaded since, or every customer after new cost rates or when the review
+-- date moved back or more than 31 days forward; then the pre-hook empties the table first);
+-- a customer left without activities is deleted by the post-hook. When the review date moved
+-- forward by a few days (a daily refresh), only the customers with a ticket, order or
+-- account-manager month in the days that entered the history are recomputed
+-- (cost_customers_in_moved_days); the post-hook gives every other row the new review date.
 {%- set by_customer = incremental_by_key('customer_id') %}
 {{ config(
-    pre_hook=("{{ finance_empty_when_everything_changed(review_date_changed()) }}" if by_customer.materialized == 'incremental' else ''),
-    post_hook=("delete from {{ this }} where activity is null" if by_customer.materialized == 'incremental' else ''),
+    pre_hook=("{{ finance_empty_when_everything_changed(review_date_moved_far()) }}" if by_customer.materialized == 'incremental' else ''),
+    post_hook=(["delete from {{ this }} where activity is null", "{{ cost_rows_moved_to_review_date() }}"] if by_customer.materialized == 'incremental' else []),
     **by_customer
 ) }}
 -- depends_on: {{ ref('int_customers_touched_by_loads') }}, {{ ref('int_customers_validated') }}
@@ -60,7 +63,9 @@ account_manager_allocations as (
 {% if is_incremental() %}
 touched_customers as (
 
-    {{ finance_customers_touched_since_watermark(review_date_changed()) }}
+    {{ finance_customers_touched_since_watermark(review_date_moved_far()) }}
+    union
+    {{ cost_customers_in_moved_days() }}
 
 ),
 {% endif %}

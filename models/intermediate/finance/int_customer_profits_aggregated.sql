@@ -13,18 +13,29 @@
 -- customers whose facts may have changed since loaded_through
 -- (finance_customers_touched_since_watermark: touched by loads, sharing an account manager
 -- or an acquisition channel-month with a customer loaded since, or every customer after new
--- cost rates or acquisition spend, or when the periods changed, e.g. another review date:
--- then the pre-hook empties the table first);
--- a customer left without rows (quarantined since) is deleted by the post-hook.
+-- cost rates or acquisition spend, or when the review date moved back or more than 31 days
+-- forward: then the pre-hook empties the table first);
+-- a customer left without rows (quarantined since) is deleted by the post-hook. When the
+-- review date moved forward by a few days (a daily refresh, perhaps into a new fiscal year),
+-- only the customers with a fact in the days that entered or left a period are recomputed
+-- (profit_customers_in_moved_days: no other customer's sums change); the post-hooks give
+-- every other customer's rows the periods' new label and dates, drop periods that ended and
+-- add the zero row of a period that began.
 {%- set max_period_days = 40000 %}
 {%- set by_customer = incremental_by_key('customer_id') %}
 {{ config(
-    pre_hook=("{{ finance_empty_when_everything_changed(reporting_periods_changed()) }}" if by_customer.materialized == 'incremental' else ''),
-    post_hook=("delete from {{ this }} where period_type is null" if by_customer.materialized == 'incremental' else ''),
+    pre_hook=("{{ finance_empty_when_everything_changed(reporting_periods_moved_far()) }}" if by_customer.materialized == 'incremental' else ''),
+    post_hook=([
+        "delete from {{ this }} where period_type is null",
+        "{{ profit_rows_of_ended_periods_deleted() }}",
+        "{{ profit_rows_moved_to_periods() }}",
+        "{{ profit_rows_added_for_new_periods() }}",
+    ] if by_customer.materialized == 'incremental' else []),
     **by_customer
 ) }}
 -- depends_on: {{ ref('int_customers_touched_by_loads') }}, {{ ref('int_customers_validated') }}
 -- depends_on: {{ ref('int_cost_rates_validated') }}, {{ ref('int_acquisition_spend_validated') }}
+-- depends_on: {{ ref('int_service_contracts_validated') }}
 
 with
 
@@ -77,9 +88,17 @@ acquisition_costs as (
 ),
 
 {% if is_incremental() %}
+moved_days as (
+
+    {{ reporting_period_moved_days() }}
+
+),
+
 touched_customers as (
 
-    {{ finance_customers_touched_since_watermark(reporting_periods_changed()) }}
+    {{ finance_customers_touched_since_watermark(reporting_periods_moved_far()) }}
+    union
+    {{ profit_customers_in_moved_days() }}
 
 ),
 {% endif %}
