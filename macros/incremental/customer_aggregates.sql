@@ -299,10 +299,12 @@
         periods.period_start,
         periods.period_end,
         periods.review_date,
-        0, 0, 0, 0, 0,
-        0, 0, 0,
-        0, 0, 0,
-        0, 0, null, null,
+        {#- The 13 amounts, typed as money: PostgreSQL keeps a bare 0's scale in a column of
+            unconstrained numeric, where a full build writes 0.000000. #}
+        {%- for money_column in range(13) %}
+        {{ as_money('0') }},
+        {%- endfor %}
+        null, null,
         0, 0, 0,
         kept.loaded_through
     from (
