@@ -433,22 +433,14 @@ def _dbt(args: Sequence[str], engine: str) -> list[str]:
     """Run dbt in this process (Spark keeps its session between commands); the failed nodes."""
     from dbt.cli.main import dbtRunner
 
+    from segmentation.dbt_runner import temporary_environment
     from segmentation.dbt_secrets import secrets_for_dbt
 
     # The contact-key salt reaches the engine beside dbt, as `segmentation` hands it (PGOPTIONS
     # on PostgreSQL), for this command only.
-    secrets = secrets_for_dbt(engine, PROJECT_DIR)
-    saved = {name: os.environ.get(name) for name in secrets}
-    os.environ.update(secrets)
-    try:
+    with temporary_environment(secrets_for_dbt(engine, PROJECT_DIR)):
         result = dbtRunner().invoke([*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
                                      "--target", engine])
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     failed = []
     for node in getattr(result.result, "results", None) or []:
         if str(node.status).lower() in {"error", "fail", "runtime error"}:

@@ -146,8 +146,8 @@ def run_dbt(
         # dbt runs in this process and reads its profile's paths from the environment: set
         # them for this call only, so the caller's environment is left as it was. Secrets go
         # to the engine beside dbt, never through it (segmentation/dbt_secrets.py).
-        with (_environment(settings.dbt_env()),
-              _environment(secrets_for_dbt(dbt_target(), settings.project_dir))):
+        with (temporary_environment(settings.dbt_env()),
+              temporary_environment(secrets_for_dbt(dbt_target(), settings.project_dir))):
             result = dbtRunner(callbacks=[counter] if progress and not verbose else []).invoke(full_args)
     finally:
         counter.finish()
@@ -181,7 +181,8 @@ def _marker_owner_running(marker: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def temporary_environment(values: dict[str, str]) -> Iterator[None]:
+    """Set these environment variables for the block only; the caller's environment is left as it was."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
