@@ -32,21 +32,11 @@ def contact_key_salt() -> str:
 
 
 def secrets_for_dbt(target: str, project_dir: Path) -> dict[str, str]:
-    """Hand the secrets to the engine of `target` for the next dbt command, outside dbt; the
-    environment variables to set while it runs. DuckDB: none (the profile's plugin).
-    PostgreSQL: PGOPTIONS with the setting segmentation.contact_key_salt, which libpq sends
-    when dbt connects. Spark (session mode, dbt in this process): the session's temporary
-    view `segmentation_secrets`, made now."""
-    if target == "postgres":
-        from segmentation.engines.postgres import pgoptions_with_setting
+    """Hand the secrets to the engine of `target` for the next dbt command, outside dbt
+    (segmentation.engines.hand_secrets_to_engine); the environment variables to set while it runs."""
+    from segmentation.engines import hand_secrets_to_engine
 
-        return {"PGOPTIONS": pgoptions_with_setting(os.environ.get("PGOPTIONS", ""), "segmentation.contact_key_salt",
-                                                    contact_key_salt())}
-    if target == "spark":
-        from segmentation.engines.spark import register_secrets, spark_session
-
-        register_secrets(spark_session(project_dir), {"contact_key_salt": contact_key_salt()})
-    return {}
+    return hand_secrets_to_engine({"contact_key_salt": contact_key_salt()}, project_dir, target)
 
 
 class Plugin(BasePlugin):

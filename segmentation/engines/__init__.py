@@ -5,6 +5,7 @@ the steps around dbt have no engine-specific code of their own:
 - `table_engine`: read a relation into pandas and write a frame as a table (the CLV step);
 - `warehouse_engine`: the steps after dbt (quality gate, publish, Parquet export, the published
   marts the report reads, the row accounting); the CLI and Dagster call the same methods;
+- `hand_secrets_to_engine`: before a dbt command, the secrets SQL reads at run time;
 - `release_warehouse`: before a dbt subprocess (Dagster's dbt assets), let go of the warehouse.
 """
 
@@ -127,6 +128,24 @@ def warehouse_engine(settings: Settings, target: str | None = None, *,
         return SparkWarehouse(settings)
     raise ValueError(f"no quality gate or publish for dbt target {target!r} yet: use duckdb or spark "
                      "(SEGMENTATION_DBT_TARGET)")
+
+
+def hand_secrets_to_engine(secrets: Mapping[str, str], project_dir: Path, target: str | None = None) -> dict[str, str]:
+    """Before a dbt command: give the engine the secrets its SQL reads at run time (macro
+    contact_key_salt), beside dbt, never through dbt's rendering; the environment variables to
+    set while the command runs. DuckDB: nothing here (the profile's plugin sets them,
+    segmentation/dbt_secrets.py). PostgreSQL: settings in PGOPTIONS. Spark (session mode, dbt
+    in this process): a temporary view of the session, made now."""
+    target = target or dbt_target()
+    if target == "postgres":
+        from segmentation.engines.postgres import secrets_environment
+
+        return secrets_environment(secrets)
+    if target == "spark":
+        from segmentation.engines.spark import register_secrets, spark_session
+
+        register_secrets(spark_session(project_dir), secrets)
+    return {}
 
 
 def release_warehouse(target: str | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -18,6 +19,16 @@ def postgres_connection_parameters() -> dict[str, object]:
         "password": env.get("SEGMENTATION_PG_PASSWORD", ""),
         "dbname": env.get("SEGMENTATION_PG_DATABASE", "segmentation"),
     }
+
+
+def secrets_environment(secrets: Mapping[str, str]) -> dict[str, str]:
+    """Secrets for SQL (macro contact_key_salt): PGOPTIONS with a setting segmentation.<name>
+    per secret, which libpq sends when dbt connects; SQL reads current_setting(...), so no SQL
+    text holds a value. The environment to set while the dbt command runs."""
+    options = os.environ.get("PGOPTIONS", "")
+    for name, value in secrets.items():
+        options = pgoptions_with_setting(options, f"segmentation.{name}", value)
+    return {"PGOPTIONS": options}
 
 
 def pgoptions_with_setting(pgoptions: str, name: str, value: str) -> str:
