@@ -52,9 +52,12 @@ def test_reconciliation_fails_when_loaded_rows_go_missing(built_warehouse, tmp_p
     from conftest import _copy_warehouse, _query
 
     from segmentation.dbt_runner import DbtFailed, run_dbt
+    from segmentation.ingest.raw_zone import load_id_of
 
     settings = _copy_warehouse(built_warehouse.path, tmp_path / "data")
-    data_file = sorted((settings.raw_dir / "order_lines").glob("*.parquet"))[0]
+    # A data file, never the zero-row `_schema.parquet`: load ids are random hex, so sorting
+    # by name put the schema file first whenever a load id began with a letter.
+    data_file = next(p for p in sorted((settings.raw_dir / "order_lines").glob("*.parquet")) if load_id_of(p))
     cut = tmp_path / "cut.parquet"
     duckdb.execute(f"copy (select * from read_parquet('{data_file}') limit 100) to '{cut}' (format parquet)")
     cut.replace(data_file)
