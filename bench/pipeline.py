@@ -10,7 +10,12 @@ its wall time and peak RSS are its own:
     baseline_pandas (b) the same in pandas, checked against the marts
     core_selection  `dbt build` of the core results and what they need:
                     +int_customer_rfm_summarized +customer_profitability
-                    +int_segment_value_tiers_assigned
+                    +int_segment_value_tiers_assigned, on the built warehouse (its
+                    incremental models find nothing new: what a rerun costs)
+    core_selection_from_scratch
+                    the same selection with `--full-refresh`: every model of it
+                    recomputed from the raw tables, as baseline (a) does. The
+                    1.5x target is evaluated on this one
     validate        the quality gate (`segmentation validate`)
     publish         `segmentation publish --skip-build` (gate, atomic publish, Parquet export)
     export          the Parquet export alone (`segmentation export`)
@@ -56,6 +61,7 @@ STAGE_NAMES = (
     "baseline_sql",
     "baseline_pandas",
     "core_selection",
+    "core_selection_from_scratch",
     "validate",
     "publish",
     "export",
@@ -73,6 +79,7 @@ PROJECT_STAGES = (
     "load",
     "dbt_build",
     "core_selection",
+    "core_selection_from_scratch",
     "validate",
     "publish",
     "export",
@@ -130,6 +137,7 @@ def measure_size(customers: int, workdir: Path, repeat: int, progress) -> dict:
     }
     cli = [sys.executable, "-m", "segmentation.cli"]
     py = [sys.executable]
+    dbt = [sys.executable, "-m", "segmentation.dbt_cli", "--no-use-colors"]
     stages: dict[str, dict] = {}
 
     def stage(name: str, command: list[str], times: int = 1) -> str:
@@ -142,7 +150,7 @@ def measure_size(customers: int, workdir: Path, repeat: int, progress) -> dict:
             "peak_rss_mb": rss,
             **({"runs": [r[0] for r in runs]} if times > 1 else {}),
         }
-        progress(f"  {customers:>9,} {name:<16} {seconds:8.1f} s  {rss:8.0f} MB")
+        progress(f"  {customers:>9,} {name:<27} {seconds:8.1f} s  {rss:8.0f} MB")
         return runs[-1][2]
 
     def baseline(name: str, which: str, times: int) -> None:
@@ -167,7 +175,7 @@ def measure_size(customers: int, workdir: Path, repeat: int, progress) -> dict:
             **({"problems": reports[0]["problems"]} if reports[0]["problems"] else {}),
         }
         progress(
-            f"  {customers:>9,} {name:<16} {seconds:8.1f} s  {max(peaks):8.0f} MB"
+            f"  {customers:>9,} {name:<27} {seconds:8.1f} s  {max(peaks):8.0f} MB"
             f"  {'= marts' if not reports[0]['problems'] else 'DIFFERS FROM THE MARTS'}"
         )
 
@@ -193,9 +201,15 @@ def measure_size(customers: int, workdir: Path, repeat: int, progress) -> dict:
         # more than the 24 GB these machines have. Recorded as skipped, not as a failure.
         stages["baseline_pandas"] = {"seconds": None, "skipped": f"above {PANDAS_MAX_CUSTOMERS:,} customers "
                                      "(pandas would need more memory than the machine has)"}
-        progress(f"  {customers:>9,} baseline_pandas  skipped (above {PANDAS_MAX_CUSTOMERS:,} customers)")
+        progress(f"  {customers:>9,} {'baseline_pandas':<27} skipped (above {PANDAS_MAX_CUSTOMERS:,} customers)")
     stage("core_selection", [*cli, "build", "--select", CORE_SELECTION])
     dbt_nodes("core_selection")
+    # dbt itself (segmentation-dbt: dbt's command line with the secrets handed over), since
+    # `segmentation build` has no --full-refresh: on a whole build that would drop the
+    # review history.
+    stage("core_selection_from_scratch", [*dbt, "build", "--select", CORE_SELECTION, "--full-refresh",
+                                          "--project-dir", str(ROOT), "--profiles-dir", str(ROOT)])
+    dbt_nodes("core_selection_from_scratch")
     stage("validate", [*cli, "validate"])
     stage("publish", [*cli, "publish", "--skip-build"])
     stage("export", [*cli, "export"])
@@ -229,7 +243,8 @@ def summarize(result: dict) -> dict:
         "whole_run_per_1k_customers": 1000 * whole / customers,
         "ratios_to_baseline_sql": {name: s["seconds"] / sql for name, s in stages.items() if s.get("seconds")}
         | {"whole_run": whole / sql},
-        "core_selection_vs_sql": stages["core_selection"]["seconds"] / sql,
+        "core_selection_vs_sql": stages["core_selection_from_scratch"]["seconds"] / sql,
+        "core_selection_rerun_vs_sql": stages["core_selection"]["seconds"] / sql,
         "whole_run_vs_sql": whole / sql,
         "pandas_vs_sql": stages["baseline_pandas"]["seconds"] / sql if stages["baseline_pandas"]["seconds"] else None,
         "max_peak_rss_gb": max(stages[name]["peak_rss_mb"] for name in PROJECT_STAGES) / 1024,
@@ -248,13 +263,13 @@ def summarize(result: dict) -> dict:
 
 def cpu_figures(stages: dict) -> dict:
     """The same ratios in CPU seconds (less sensitive to other work on the machine)."""
-    if any("cpu_seconds" not in stages[name] for name in (*RUN_STAGES, "baseline_sql", "core_selection")):
+    if any("cpu_seconds" not in stages[name] for name in (*RUN_STAGES, "baseline_sql", "core_selection_from_scratch")):
         return {}
     sql = stages["baseline_sql"]["cpu_seconds"]
     whole = sum(stages[s]["cpu_seconds"] for s in RUN_STAGES)
     return {
         "whole_run_cpu_seconds": whole,
-        "core_selection_vs_sql_cpu": stages["core_selection"]["cpu_seconds"] / sql,
+        "core_selection_vs_sql_cpu": stages["core_selection_from_scratch"]["cpu_seconds"] / sql,
         "whole_run_vs_sql_cpu": whole / sql,
         "refresh_vs_full_build_cpu": (stages["refresh_load"]["cpu_seconds"] + stages["refresh_build"]["cpu_seconds"])
         / stages["dbt_build"]["cpu_seconds"],
