@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.defs.monitoring import published_freshness
 from orchestration.defs.resources import WAREHOUSE_POOL, SegmentationResource
+from segmentation.engines import dbt_target
 
 # segmentation.engines (and DuckDB or Spark with it) is imported when the asset runs.
 
@@ -15,7 +16,7 @@ def build_published_warehouse(upstream: list[dg.AssetKey]) -> dg.AssetsDefinitio
         key=dg.AssetKey(["published_warehouse"]),
         deps=upstream,
         group_name="publish",
-        kinds={"duckdb"},
+        kinds={dbt_target()},  # the engine the published tables live on
         pool=WAREHOUSE_POOL,
         freshness_policy=published_freshness,
         description="Copy of the marts and audit schemas, switched in atomically (DuckDB: a file rename; "

@@ -26,6 +26,7 @@ from orchestration.defs.dagster_dbt_light import DbtCliResource
 from orchestration.defs.dbt import dbt_project
 from orchestration.defs.resources import WAREHOUSE_POOL, WAREHOUSE_WRITER_TAG, SegmentationResource
 from segmentation.config import REVIEW_SELECT
+from segmentation.engines import dbt_target
 
 FISCAL_YEAR_START_MONTH = int(os.environ.get("SEGMENTATION_FISCAL_YEAR_START_MONTH", "1"))
 # The first fiscal year that can be reviewed (the sample history starts in 2023).
@@ -112,7 +113,7 @@ def _dbt_review_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, se
     key=ANNUAL_REVIEW_KEY,
     partitions_def=fiscal_years,
     group_name="reviews",
-    kinds={"dbt", "duckdb"},
+    kinds={"dbt", dbt_target()},
     pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey(["marts", name]) for name in ("segment_review_history", "segment_reviews",
                                                     "segment_migrations", "segment_movers")],
