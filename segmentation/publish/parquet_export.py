@@ -14,7 +14,9 @@ Readers point at `current/<table>/**/*.parquet` (hive partitioning). A new expor
 written to a new version directory and only then is `current` switched, with a rename,
 so a reader sees the old export or the new one, never a half-written one. Each table is
 one `COPY (SELECT ...) TO` that DuckDB streams to Parquet: memory stays bounded by
-`segmentation.config.duckdb_settings()` whatever the table size. The newest
+`segmentation.config.duckdb_settings()` whatever the table size. As many files as DuckDB has
+threads are written at once (each on its own cursor): one COPY keeps little more than one core
+busy. The newest
 `KEEP_VERSIONS` versions are kept so a query that started on the previous export can finish.
 The staging folder of an export that was killed is removed by the next export.
 """
@@ -25,6 +27,7 @@ import logging
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +69,9 @@ EXPORTED_TABLES: dict[str, str | None] = {
 # Tables also written as one CSV file (header row, UTF-8, comma) for contact-center and CRM
 # imports that do not read Parquet.
 CSV_TABLES = ("customer_service_handoff",)
+# The CSV's row order: the columns up to the table's unique key (customer_id, dbt-tested
+# unique), so the order equals ORDER BY ALL's without sorting by all 26 columns.
+CSV_ORDER = {"customer_service_handoff": "review_id, review_type, review_date, customer_id"}
 KEEP_VERSIONS = 2
 
 
@@ -121,24 +127,16 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
             missing = sorted(set(EXPORTED_TABLES) - present)
             if missing:
                 raise ExportError(f"{published_path} has no marts.{', marts.'.join(missing)}; rebuild and publish")
-            for table, partition_column in EXPORTED_TABLES.items():
-                rows = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0]
-                target = staging / table
-                options = "FORMAT PARQUET"
-                if partition_column and rows:
-                    options += f", PARTITION_BY ({partition_column})"
-                else:
-                    # Not partitioned, or empty (e.g. no migrations before the second review):
-                    # one file, so readers still find the table and its columns.
-                    target.mkdir(parents=True)
-                    target = target / "data_0.parquet"
-                con.execute(f"COPY (SELECT * FROM marts.{table}) TO {_literal(str(target))} ({options})")
-                tables[table] = rows
-            for table in CSV_TABLES:
-                con.execute(
-                    f"COPY (SELECT * FROM marts.{table} ORDER BY ALL) TO {_literal(str(staging / f'{table}.csv'))} "
-                    "(FORMAT CSV, HEADER)"
-                )
+            copies = {table: _copy_statement(con, table, partition_column, staging, tables)
+                      for table, partition_column in EXPORTED_TABLES.items()}
+            # The largest first, so the last file written is a small one.
+            statements = [copies[table] for table in sorted(copies, key=lambda table: -tables[table])]
+            statements += [
+                f"COPY (SELECT * FROM marts.{table} ORDER BY {CSV_ORDER[table]}) "
+                f"TO {_literal(str(staging / f'{table}.csv'))} (FORMAT CSV, HEADER)"
+                for table in CSV_TABLES
+            ]
+            _run_concurrently(con, statements, workers=_export_workers())
         finally:
             con.close()
             shutil.rmtree(staging / ".spill", ignore_errors=True)
@@ -150,6 +148,57 @@ def export_parquet(published_path: Path, export_root: Path | None = None) -> Exp
     _prune(versions, keep=KEEP_VERSIONS, protect=version_dir)
     files = sum(1 for _ in version_dir.rglob("*.parquet"))
     return ExportResult(export_root, version_dir, tables, files, time.monotonic() - started)
+
+
+def _copy_statement(
+    con: duckdb.DuckDBPyConnection, table: str, partition_column: str | None, staging: Path,
+    tables: dict[str, int],
+) -> str:
+    """The `COPY ... TO` of one table (its row count goes into `tables`)."""
+    rows = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0]
+    tables[table] = rows
+    target = staging / table
+    options = "FORMAT PARQUET"
+    if partition_column and rows:
+        options += f", PARTITION_BY ({partition_column})"
+    else:
+        # Not partitioned, or empty (e.g. no migrations before the second review):
+        # one file, so readers still find the table and its columns.
+        target.mkdir(parents=True)
+        target = target / "data_0.parquet"
+    return f"COPY (SELECT * FROM marts.{table}) TO {_literal(str(target))} ({options})"
+
+
+def _export_workers() -> int:
+    """How many files are written at once: one per DuckDB thread."""
+    try:
+        return max(1, int(duckdb_settings()["threads"]))
+    except ValueError:
+        return 1
+
+
+def _run_concurrently(con: duckdb.DuckDBPyConnection, statements: list[str], *, workers: int) -> None:
+    """Run the COPY statements, `workers` at a time, each on its own cursor.
+
+    Why: one COPY to Parquet kept about 1.2 of 2 cores busy at 1M customers (encoding and
+    compressing a file is mostly serial), so two files written side by side use the
+    second core. They are independent files in the staging folder.
+    """
+
+    def run(statement: str) -> None:
+        cursor = con.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    if workers <= 1:
+        for statement in statements:
+            run(statement)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="export") as pool:
+        for _ in pool.map(run, statements):
+            pass
 
 
 def _point_current_at(export_root: Path, version_dir: Path) -> None:

@@ -10,8 +10,9 @@ writes. Publishing:
    MetricFlow's time spine (INTERNAL_RELATIONS). Each
    table is created with the working table's declared column types and NOT NULL
    constraints (the dbt model contracts) and filled with one `INSERT ... SELECT`; `CREATE
-   TABLE AS` would drop the constraints. `raw`, `staging` and `intermediate` hold personal
-   data (PII) and are refused;
+   TABLE AS` would drop the constraints. As many tables are filled at once as DuckDB has
+   threads, the largest first, each on its own cursor (one insert keeps little more than one
+   core busy). `raw`, `staging` and `intermediate` hold personal data (PII) and are refused;
 3. records a `_publish` table (when, from which file, dbt invocation, check counts);
 4. checkpoints and closes the new file, checks no `.wal` is left, fsyncs it and renames
    it over the published file with `os.replace` (atomic on POSIX).
@@ -35,6 +36,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -209,24 +211,21 @@ def _write(
             raise PublishError(
                 f"{source} has no table in schema(s) {', '.join(missing)}; run dbt build first"
             )
-        tables: dict[str, int] = {}
-        con.begin()
         for schema in schemas:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
-        for schema, name, is_view in relations:
-            if name.startswith(INTERNAL_PREFIXES) or name in INTERNAL_RELATIONS:
-                continue
-            qualified = f"{_ident(schema)}.{_ident(name)}"
-            source_relation = f"{_ident(alias)}.{qualified}"
-            if is_view:
-                # A view has no constraints to keep: materialize what it returns.
-                con.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {source_relation}")
-                tables[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
-                continue
-            con.execute(f"CREATE TABLE {qualified} ({_column_definitions(con, alias, schema, name)})")
-            tables[f"{schema}.{name}"] = con.execute(
-                f"INSERT INTO {qualified} SELECT * FROM {source_relation}"
-            ).fetchone()[0]
+        published = [
+            (schema, name, is_view)
+            for schema, name, is_view in relations
+            if not name.startswith(INTERNAL_PREFIXES) and name not in INTERNAL_RELATIONS
+        ]
+        for schema, name, is_view in published:
+            if not is_view:
+                con.execute(
+                    f"CREATE TABLE {_ident(schema)}.{_ident(name)} "
+                    f"({_column_definitions(con, alias, schema, name)})"
+                )
+        tables = _copy_tables(con, alias, published, workers=_copy_workers())
+        con.begin()
         checks = dict(checks or {})
         con.execute(
             f"""
@@ -257,6 +256,65 @@ def _write(
         con.close()
         shutil.rmtree(temp_directory, ignore_errors=True)
     return tables
+
+
+def _copy_workers() -> int:
+    """How many tables are copied at once: one per DuckDB thread."""
+    try:
+        return max(1, int(duckdb_settings()["threads"]))
+    except ValueError:
+        return 1
+
+
+def _copy_tables(
+    con: duckdb.DuckDBPyConnection,
+    alias: str,
+    relations: Sequence[tuple[str, str, bool]],
+    *,
+    workers: int,
+) -> dict[str, int]:
+    """Fill the published tables from the working ones, `workers` tables at a time, the
+    largest first; returns "schema.table" -> rows.
+
+    One `INSERT ... SELECT` (or, for a view, `CREATE TABLE AS`) per table on its own cursor
+    of the same database. Why at once: a single insert of a compressed table kept about
+    1.2 of 2 cores busy at 1M customers (most of the time goes to compressing the new
+    row groups, serially per table), so copying two tables side by side uses the second
+    core. Every statement commits on its own cursor; nobody sees the file before the
+    rename, so the copy needs no single transaction to be atomic.
+    """
+    sizes = dict(
+        ((schema, name), rows)
+        for schema, name, rows in con.execute(
+            "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() WHERE database_name = ?",
+            [alias],
+        ).fetchall()
+    )
+    ordered = sorted(relations, key=lambda relation: -(sizes.get(relation[:2]) or 0))
+
+    def copy(relation: tuple[str, str, bool]) -> tuple[str, int]:
+        schema, name, is_view = relation
+        qualified = f"{_ident(schema)}.{_ident(name)}"
+        source_relation = f"{_ident(alias)}.{qualified}"
+        cursor = con.cursor()
+        try:
+            if is_view:
+                # A view has no constraints to keep: materialize what it returns.
+                cursor.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {source_relation}")
+                rows = cursor.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
+            else:
+                rows = cursor.execute(f"INSERT INTO {qualified} SELECT * FROM {source_relation}").fetchone()[0]
+        finally:
+            cursor.close()
+        return f"{schema}.{name}", rows
+
+    if workers <= 1 or len(ordered) <= 1:
+        copied = dict(copy(relation) for relation in ordered)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish") as pool:
+            copied = dict(pool.map(copy, ordered))
+    # The published order (and so `_publish.tables`' sum) does not depend on who finished first.
+    return {f"{schema}.{name}": copied[f"{schema}.{name}"] for schema, name, _ in relations}
 
 
 def _column_definitions(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> str:
