@@ -89,33 +89,45 @@ top_tier_adoption_rates as (
 
 ),
 
+-- The categories in upsell order, ranked once (a handful of rows), so that a customer's best
+-- option is the lowest rank among the categories it has not bought: a min per customer
+-- instead of a row_number over every customer x category.
+ranked_upsell_categories as (
+
+    select
+        product_category,
+        top_tier_adoption_rate,
+        row_number() over (
+            order by top_tier_adoption_rate desc, product_category asc
+        ) as option_order
+    from top_tier_adoption_rates
+
+),
+
 upsell_options as (
 
     select
         value_tiers.customer_id,
-        top_tier_adoption_rates.product_category,
-        top_tier_adoption_rates.top_tier_adoption_rate,
-        row_number() over (
-            partition by value_tiers.customer_id
-            order by top_tier_adoption_rates.top_tier_adoption_rate desc, top_tier_adoption_rates.product_category asc
-        ) as option_order
+        min(ranked_upsell_categories.option_order) as best_option_order
     from value_tiers
-    cross join top_tier_adoption_rates
+    cross join ranked_upsell_categories
     left join customer_categories
         on value_tiers.customer_id = customer_categories.customer_id
-        and top_tier_adoption_rates.product_category = customer_categories.product_category
+        and ranked_upsell_categories.product_category = customer_categories.product_category
     where customer_categories.customer_id is null
+    group by value_tiers.customer_id
 
 ),
 
 best_upsells as (
 
     select
-        customer_id,
-        product_category as upsell_category,
-        top_tier_adoption_rate
+        upsell_options.customer_id,
+        ranked_upsell_categories.product_category as upsell_category,
+        ranked_upsell_categories.top_tier_adoption_rate
     from upsell_options
-    where option_order = 1
+    inner join ranked_upsell_categories
+        on upsell_options.best_option_order = ranked_upsell_categories.option_order
 
 ),
 
