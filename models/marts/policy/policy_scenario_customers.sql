@@ -82,98 +82,156 @@ scenario_names as (
 
 ),
 
+-- a number per scenario: the key of the per-customer picks below, cheaper to group and join
+-- on over every customer than the scenario's name
+scenario_numbers as (
+
+    select
+        scenario,
+        row_number() over (order by scenario) as scenario_number
+    from scenario_names
+
+),
+
+-- Each scenario's policy rows in the order that picks the service level among a customer's
+-- memberships (highest entitlement_rank first), ranked once over the few policy rows: a
+-- customer's pick is then the smallest rank among its memberships' rows, a min over small
+-- integers instead of a window over every customer's memberships. (scenario, segment_family,
+-- segment) is unique (assert_policy_scenario_rows_are_unique), so the order is total.
+level_rows as (
+
+    select
+        scenario,
+        segment_family,
+        segment,
+        {{ dbt.concat(["segment_family", "':'", "segment"]) }} as membership,
+        service_level,
+        sla_first_response_hours,
+        allowed_channels,
+        dedicated_account_manager,
+        concierge,
+        loyalty_benefits,
+        row_number() over (
+            partition by scenario
+            order by entitlement_rank desc, cost_to_serve_budget_per_year desc, segment_family asc, segment asc
+        ) as level_pick
+    from scenarios
+    where service_level is not null
+
+),
+
+-- the same for the routing queue: lowest routing_precedence first
+route_rows as (
+
+    select
+        scenario,
+        segment_family,
+        segment,
+        {{ dbt.concat(["segment_family", "':'", "segment"]) }} as membership,
+        routing_queue,
+        row_number() over (
+            partition by scenario
+            order by routing_precedence, segment_family, segment
+        ) as route_pick
+    from scenarios
+    where routing_queue is not null
+
+),
+
+policy_rows_ranked as (
+
+    select
+        scenario_numbers.scenario_number,
+        scenarios.segment_family,
+        scenarios.segment,
+        scenarios.routing_min_predicted_clv,
+        level_rows.level_pick,
+        route_rows.route_pick
+    from scenarios
+    inner join scenario_numbers
+        on scenarios.scenario = scenario_numbers.scenario
+    left join level_rows
+        on scenarios.scenario = level_rows.scenario
+        and scenarios.segment_family = level_rows.segment_family
+        and scenarios.segment = level_rows.segment
+    left join route_rows
+        on scenarios.scenario = route_rows.scenario
+        and scenarios.segment_family = route_rows.segment_family
+        and scenarios.segment = route_rows.segment
+
+),
+
 scenario_matches as (
 
     select
-        scenarios.scenario,
+        policy_rows_ranked.scenario_number,
         memberships.customer_id,
-        {{ dbt.concat(["memberships.segment_family", "':'", "memberships.segment"]) }} as membership,
-        memberships.segment_family,
-        memberships.segment,
-        scenarios.service_level,
-        scenarios.entitlement_rank,
-        scenarios.sla_first_response_hours,
-        scenarios.allowed_channels,
-        scenarios.dedicated_account_manager,
-        scenarios.concierge,
-        scenarios.loyalty_benefits,
-        scenarios.cost_to_serve_budget_per_year,
-        scenarios.routing_queue,
-        scenarios.routing_precedence,
-        scenarios.routing_min_predicted_clv,
-        coalesce(profiles.predicted_clv, 0) as predicted_clv
+        policy_rows_ranked.level_pick,
+        -- a route applies only when the customer's predicted CLV reaches its minimum
+        case
+            when policy_rows_ranked.routing_min_predicted_clv is null
+                or coalesce(profiles.predicted_clv, 0) >= policy_rows_ranked.routing_min_predicted_clv
+                then policy_rows_ranked.route_pick
+        end as route_pick
     from memberships
-    inner join scenarios
-        on memberships.segment_family = scenarios.segment_family
-        and memberships.segment = scenarios.segment
+    inner join policy_rows_ranked
+        on memberships.segment_family = policy_rows_ranked.segment_family
+        and memberships.segment = policy_rows_ranked.segment
     left join profiles
         on memberships.customer_id = profiles.customer_id
 
 ),
 
-scenario_levels_ranked as (
+scenario_picks as (
 
     select
-        scenario_matches.*,
-        row_number() over (
-            partition by scenario, customer_id
-            order by entitlement_rank desc, cost_to_serve_budget_per_year desc, segment_family, segment
-        ) as level_order
+        scenario_number,
+        customer_id,
+        min(level_pick) as level_pick,
+        min(route_pick) as route_pick
     from scenario_matches
-    where service_level is not null
+    group by
+        scenario_number,
+        customer_id
 
 ),
 
-scenario_levels as (
-
-    select * from scenario_levels_ranked
-    where level_order = 1
-
-),
-
-scenario_routes_ranked as (
-
-    select
-        scenario_matches.*,
-        row_number() over (
-            partition by scenario, customer_id
-            order by routing_precedence, segment_family, segment
-        ) as route_order
-    from scenario_matches
-    where routing_queue is not null
-        and (routing_min_predicted_clv is null or predicted_clv >= routing_min_predicted_clv)
-
-),
-
-scenario_routes as (
-
-    select * from scenario_routes_ranked
-    where route_order = 1
-
-),
-
+-- today's assignment next to the scenario's, one row per scenario and customer
 scenario_assignments as (
 
     select
-        scenario_names.scenario,
+        scenario_numbers.scenario,
+        assignments.review_date,
         assignments.customer_id,
-        scenario_levels.service_level,
-        scenario_levels.membership as service_level_source,
-        coalesce(scenario_routes.routing_queue, {{ default_queue }}) as routing_queue,
-        coalesce(scenario_routes.membership, 'default') as routing_source,
-        scenario_levels.sla_first_response_hours,
-        scenario_levels.allowed_channels,
-        coalesce(scenario_levels.dedicated_account_manager, false) as dedicated_account_manager,
-        coalesce(scenario_levels.concierge, false) as concierge,
-        scenario_levels.loyalty_benefits
+        assignments.value_tier,
+        assignments.effective_service_level as current_service_level,
+        level_rows.service_level as scenario_service_level,
+        level_rows.membership as scenario_service_level_source,
+        assignments.routing_queue as current_routing_queue,
+        coalesce(route_rows.routing_queue, {{ default_queue }}) as scenario_routing_queue,
+        coalesce(route_rows.membership, 'default') as scenario_routing_source,
+        assignments.sla_first_response_hours as current_sla_first_response_hours,
+        level_rows.sla_first_response_hours as scenario_sla_first_response_hours,
+        assignments.allowed_channels as current_allowed_channels,
+        level_rows.allowed_channels as scenario_allowed_channels,
+        assignments.dedicated_account_manager as current_dedicated_account_manager,
+        coalesce(level_rows.dedicated_account_manager, false) as scenario_dedicated_account_manager,
+        assignments.concierge as current_concierge,
+        coalesce(level_rows.concierge, false) as scenario_concierge,
+        assignments.loyalty_benefits as current_loyalty_benefits,
+        level_rows.loyalty_benefits as scenario_loyalty_benefits,
+        assignments.has_account_manager
     from assignments
-    cross join scenario_names
-    left join scenario_levels
-        on assignments.customer_id = scenario_levels.customer_id
-        and scenario_names.scenario = scenario_levels.scenario
-    left join scenario_routes
-        on assignments.customer_id = scenario_routes.customer_id
-        and scenario_names.scenario = scenario_routes.scenario
+    cross join scenario_numbers
+    left join scenario_picks
+        on assignments.customer_id = scenario_picks.customer_id
+        and scenario_numbers.scenario_number = scenario_picks.scenario_number
+    left join level_rows
+        on scenario_numbers.scenario = level_rows.scenario
+        and scenario_picks.level_pick = level_rows.level_pick
+    left join route_rows
+        on scenario_numbers.scenario = route_rows.scenario
+        and scenario_picks.route_pick = route_rows.route_pick
 
 ),
 
@@ -181,37 +239,35 @@ compared as (
 
     select
         scenario_assignments.scenario,
-        assignments.review_date,
-        assignments.customer_id,
-        assignments.value_tier,
-        assignments.effective_service_level as current_service_level,
-        scenario_assignments.service_level as scenario_service_level,
-        scenario_assignments.service_level_source as scenario_service_level_source,
+        scenario_assignments.review_date,
+        scenario_assignments.customer_id,
+        scenario_assignments.value_tier,
+        scenario_assignments.current_service_level,
+        scenario_assignments.scenario_service_level,
+        scenario_assignments.scenario_service_level_source,
         coalesce(scenario_levels.level_order, 0) - coalesce(current_levels.level_order, 0) as service_level_steps,
-        assignments.routing_queue as current_routing_queue,
-        scenario_assignments.routing_queue as scenario_routing_queue,
-        scenario_assignments.routing_source as scenario_routing_source,
-        assignments.sla_first_response_hours as current_sla_first_response_hours,
-        scenario_assignments.sla_first_response_hours as scenario_sla_first_response_hours,
-        assignments.allowed_channels as current_allowed_channels,
-        scenario_assignments.allowed_channels as scenario_allowed_channels,
-        assignments.dedicated_account_manager as current_dedicated_account_manager,
-        scenario_assignments.dedicated_account_manager as scenario_dedicated_account_manager,
-        assignments.concierge as current_concierge,
-        scenario_assignments.concierge as scenario_concierge,
-        assignments.loyalty_benefits as current_loyalty_benefits,
-        scenario_assignments.loyalty_benefits as scenario_loyalty_benefits,
-        assignments.has_account_manager,
+        scenario_assignments.current_routing_queue,
+        scenario_assignments.scenario_routing_queue,
+        scenario_assignments.scenario_routing_source,
+        scenario_assignments.current_sla_first_response_hours,
+        scenario_assignments.scenario_sla_first_response_hours,
+        scenario_assignments.current_allowed_channels,
+        scenario_assignments.scenario_allowed_channels,
+        scenario_assignments.current_dedicated_account_manager,
+        scenario_assignments.scenario_dedicated_account_manager,
+        scenario_assignments.current_concierge,
+        scenario_assignments.scenario_concierge,
+        scenario_assignments.current_loyalty_benefits,
+        scenario_assignments.scenario_loyalty_benefits,
+        scenario_assignments.has_account_manager,
         coalesce(profiles.predicted_clv, 0) as predicted_clv
     from scenario_assignments
-    inner join assignments
-        on scenario_assignments.customer_id = assignments.customer_id
     left join profiles
         on scenario_assignments.customer_id = profiles.customer_id
     left join service_levels as current_levels
-        on assignments.effective_service_level = current_levels.service_level
+        on scenario_assignments.current_service_level = current_levels.service_level
     left join service_levels as scenario_levels
-        on scenario_assignments.service_level = scenario_levels.service_level
+        on scenario_assignments.scenario_service_level = scenario_levels.service_level
 
 ),
 
@@ -253,20 +309,19 @@ affected as (
 
 ),
 
+-- the assisted channels' tickets and support cost per customer (a customer without any has
+-- no row: zero below)
 customer_channels as (
 
     select
         customer_id,
-        self_service_cost_per_ticket,
         {%- for channel in assisted_channels %}
         sum(case when support_channel = '{{ channel }}' then rolling_tickets else 0 end) as {{ channel }}_tickets,
-        sum(case when support_channel = '{{ channel }}' then rolling_support_cost else 0 end) as {{ channel }}_support_cost,
+        sum(case when support_channel = '{{ channel }}' then rolling_support_cost else 0 end) as {{ channel }}_support_cost{{ ',' if not loop.last }}
         {%- endfor %}
-        max(self_service_cost_per_ticket) as self_service_ticket_cost
     from channel_costs
-    group by
-        customer_id,
-        self_service_cost_per_ticket
+    where support_channel in ('{{ assisted_channels | join("', '") }}')
+    group by customer_id
 
 ),
 

@@ -12,9 +12,16 @@ scenarios as (
 
 ),
 
+-- only the columns used: this CTE is read twice, and an engine that materializes it (DuckDB)
+-- would otherwise copy every membership's long reason text
 memberships as (
 
-    select * from {{ ref('customer_segment_memberships') }}
+    select
+        customer_id,
+        review_date,
+        segment_family,
+        segment
+    from {{ ref('customer_segment_memberships') }}
 
 ),
 
