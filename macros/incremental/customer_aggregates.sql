@@ -174,26 +174,26 @@
 
 
 {#- The customers whose profits changed when the periods moved (same periods, the review date
-    a few days later): a fact dated in the days that entered or left a period (an order day,
-    a clean ticket, a cost-to-serve activity, an acquisition cost, a signup) or a clean
-    contract covering one of them. Days are compared per period, old against new bounds. -#}
+    a few days later): a fact dated on a day that entered or left a period (an order day, a
+    clean ticket, a cost-to-serve activity, a clean customer's signup, which is also the date
+    of its acquisition cost, int_acquisition_costs_allocated) or a clean contract covering one
+    of them. The model defines moved_days (reporting_period_moved_days: ranges, per period,
+    old against new bounds) and moved_dates (each of their days once): a fact is looked up by
+    an equality join on its date, a contract by its range. -#}
 {% macro profit_customers_in_moved_days() -%}
     select customer_id from {{ ref('int_customer_order_days_aggregated') }} as facts
-    inner join moved_days on facts.ordered_date between moved_days.first_day and moved_days.last_day
+    where facts.ordered_date in (select moved_dates.fact_date from moved_dates)
     union
     select customer_id from {{ ref('int_support_tickets_validated') }} as facts
-    inner join moved_days on facts.opened_date between moved_days.first_day and moved_days.last_day
     where not facts.is_quarantined
+        and facts.opened_date in (select moved_dates.fact_date from moved_dates)
     union
     select customer_id from {{ ref('int_cost_to_serve_activities_costed') }} as facts
-    inner join moved_days on facts.activity_date between moved_days.first_day and moved_days.last_day
-    union
-    select customer_id from {{ ref('int_acquisition_costs_allocated') }} as facts
-    inner join moved_days on facts.acquisition_date between moved_days.first_day and moved_days.last_day
+    where facts.activity_date in (select moved_dates.fact_date from moved_dates)
     union
     select customer_id from {{ ref('int_customers_validated') }} as facts
-    inner join moved_days on facts.signup_date between moved_days.first_day and moved_days.last_day
     where not facts.is_quarantined
+        and facts.signup_date in (select moved_dates.fact_date from moved_dates)
     union
     select customer_id from {{ ref('int_service_contracts_validated') }} as facts
     inner join moved_days

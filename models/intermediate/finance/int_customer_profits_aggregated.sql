@@ -87,10 +87,30 @@ acquisition_costs as (
 
 ),
 
+day_numbers as (
+
+    {{ dbt.generate_series(max_period_days) }}
+
+),
+
 {% if is_incremental() %}
 moved_days as (
 
     {{ reporting_period_moved_days() }}
+
+),
+
+-- Each day of moved_days once, so that the fact lookups of profit_customers_in_moved_days
+-- are equality joins on a date (a range join of every fact against the ranges costs
+-- seconds per fact table at 1M customers).
+moved_dates as (
+
+    select distinct
+        cast({{ dbt.dateadd('day', 'day_numbers.generated_number - 1', 'moved_days.first_day') }} as date) as fact_date
+    from moved_days
+    cross join day_numbers
+    where day_numbers.generated_number - 1
+        <= {{ dbt.datediff('moved_days.first_day', 'moved_days.last_day', 'day') }}
 
 ),
 
@@ -102,12 +122,6 @@ touched_customers as (
 
 ),
 {% endif %}
-
-day_numbers as (
-
-    {{ dbt.generate_series(max_period_days) }}
-
-),
 
 period_days as (
 

@@ -25,9 +25,12 @@ order_lines as (
 
 ),
 
+-- Read from the relation, not from the CTE order_lines: DuckDB materializes a CTE that is
+-- referenced more than once, which copied all 20M lines at 1M customers in every refresh
+-- (the refresh's select took 53 s instead of 0.4 s).
 touched_order_lines as (  -- noqa: ST03
 
-    {{ order_lines_touched_since('order_lines', loaded_watermark()) }}
+    {{ order_lines_touched_since(ref('int_order_lines_validated'), loaded_watermark()) }}
 
 ),
 

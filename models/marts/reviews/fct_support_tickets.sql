@@ -26,9 +26,11 @@ support_tickets as (
 
 ),
 
+-- Read from the relation, not from the CTE support_tickets: DuckDB materializes a CTE that
+-- is referenced more than once, which copies every ticket in a refresh.
 touched_tickets as (  -- noqa: ST03
 
-    {{ customer_children_touched_since('support_tickets', 'ticket_id', loaded_watermark()) }}
+    {{ customer_children_touched_since(ref('int_support_tickets_validated'), 'ticket_id', loaded_watermark()) }}
 
 ),
 
