@@ -97,7 +97,8 @@ def render(run: dict, results_path: Path) -> str:
             continue
         value = target["value"]
         figure = (
-            f"{value:.2f}" + ("x" if name not in ("peak_rss_gb",) else " GB")
+            # Three decimals below 1, so a ratio just above its limit (0.202 vs 0.2) does not print as 0.20.
+            f"{value:.{2 if value >= 1 else 3}f}" + ("x" if name not in ("peak_rss_gb",) else " GB")
             if isinstance(value, float)
             else _num(value)
         )
