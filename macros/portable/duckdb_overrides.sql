@@ -8,13 +8,9 @@
     only, as `order by a, b`; null values are skipped like string_agg skips them. -#}
 {% macro duckdb__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
     {%- if order_by_clause -%}
-        {%- set keys = order_by_clause | trim | replace('order by', '', 1) | trim -%}
-        {%- if ' desc' in keys | lower or ' nulls' in keys | lower -%}
-            {{ exceptions.raise_compiler_error("listagg on DuckDB supports ascending order keys only: " ~ order_by_clause) }}
-        {%- endif -%}
         {%- set fields = [] -%}
-        {%- for key in keys.split(',') -%}
-            {%- do fields.append("'k" ~ loop.index ~ "': " ~ key | trim) -%}
+        {%- for key in listagg_order_keys(order_by_clause, 'DuckDB') -%}
+            {%- do fields.append("'k" ~ loop.index ~ "': " ~ key) -%}
         {%- endfor -%}
         {%- set collected = "list_transform(list_sort(list({" ~ fields | join(', ') ~ ", 'v': " ~ measure
             ~ "}) filter (where (" ~ measure ~ ") is not null)), x -> x.v)" -%}

@@ -10,13 +10,9 @@
     ascending keys only, as `order by a, b`. -#}
 {% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
     {%- if order_by_clause -%}
-        {%- set keys = order_by_clause | trim | replace('order by', '', 1) | trim -%}
-        {%- if ' desc' in keys | lower or ' nulls' in keys | lower -%}
-            {{ exceptions.raise_compiler_error("listagg on Spark supports ascending order keys only: " ~ order_by_clause) }}
-        {%- endif -%}
         {%- set fields = [] -%}
-        {%- for key in keys.split(',') -%}
-            {%- do fields.append("'k" ~ loop.index ~ "', " ~ key | trim) -%}
+        {%- for key in listagg_order_keys(order_by_clause, 'Spark') -%}
+            {%- do fields.append("'k" ~ loop.index ~ "', " ~ key) -%}
         {%- endfor -%}
         {%- set collected = "transform(array_sort(collect_list(named_struct(" ~ fields | join(', ')
             ~ ", 'v', " ~ measure ~ "))), x -> x.v)" -%}
