@@ -36,7 +36,6 @@ import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +44,7 @@ import duckdb
 
 from segmentation.config import duckdb_settings
 from segmentation.publish.leftovers import remove_leftovers
+from segmentation.publish.side_by_side import duckdb_workers, map_on_cursors
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def _write(
                     f"CREATE TABLE {_ident(schema)}.{_ident(name)} "
                     f"({_column_definitions(con, alias, schema, name)})"
                 )
-        tables = _copy_tables(con, alias, published, workers=_copy_workers())
+        tables = _copy_tables(con, alias, published, workers=duckdb_workers())
         con.begin()
         checks = dict(checks or {})
         con.execute(
@@ -258,14 +258,6 @@ def _write(
     return tables
 
 
-def _copy_workers() -> int:
-    """How many tables are copied at once: one per DuckDB thread."""
-    try:
-        return max(1, int(duckdb_settings()["threads"]))
-    except ValueError:
-        return 1
-
-
 def _copy_tables(
     con: duckdb.DuckDBPyConnection,
     alias: str,
@@ -292,27 +284,19 @@ def _copy_tables(
     )
     ordered = sorted(relations, key=lambda relation: -(sizes.get(relation[:2]) or 0))
 
-    def copy(relation: tuple[str, str, bool]) -> tuple[str, int]:
+    def copy(cursor: duckdb.DuckDBPyConnection, relation: tuple[str, str, bool]) -> tuple[str, int]:
         schema, name, is_view = relation
         qualified = f"{_ident(schema)}.{_ident(name)}"
         source_relation = f"{_ident(alias)}.{qualified}"
-        cursor = con.cursor()
-        try:
-            if is_view:
-                # A view has no constraints to keep: materialize what it returns.
-                cursor.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {source_relation}")
-                rows = cursor.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
-            else:
-                rows = cursor.execute(f"INSERT INTO {qualified} SELECT * FROM {source_relation}").fetchone()[0]
-        finally:
-            cursor.close()
+        if is_view:
+            # A view has no constraints to keep: materialize what it returns.
+            cursor.execute(f"CREATE TABLE {qualified} AS SELECT * FROM {source_relation}")
+            rows = cursor.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
+        else:
+            rows = cursor.execute(f"INSERT INTO {qualified} SELECT * FROM {source_relation}").fetchone()[0]
         return f"{schema}.{name}", rows
 
-    if workers <= 1 or len(ordered) <= 1:
-        copied = dict(copy(relation) for relation in ordered)
-    else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish") as pool:
-            copied = dict(pool.map(copy, ordered))
+    copied = dict(map_on_cursors(con, ordered, copy, workers=workers, name="publish"))
     # The published order (and so `_publish.tables`' sum) does not depend on who finished first.
     return {f"{schema}.{name}": copied[f"{schema}.{name}"] for schema, name, _ in relations}
 
